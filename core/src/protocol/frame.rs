@@ -1,0 +1,273 @@
+//! [`Frame`]: one parsed AMI message, an ordered multimap of headers.
+
+use std::fmt;
+
+use super::value::Value;
+
+/// What a frame is, decided by its first line only.
+///
+/// `OriginateResponse` events carry a `Response:` header too; they are still
+/// events because their first line is `Event:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    /// First line `Response: …` — the answer to an action.
+    Response,
+    /// First line `Event: …` — an event, a list item or a list's end.
+    Event,
+    /// First line `Action: …` — what a client sends (seen by a server-side parser).
+    Action,
+}
+
+impl FrameKind {
+    /// The kind whose first-line key is `key` (already lowercase).
+    pub(crate) fn from_first_key(key: &[u8]) -> Option<Self> {
+        match key {
+            b"response" => Some(Self::Response),
+            b"event" => Some(Self::Event),
+            b"action" => Some(Self::Action),
+            _ => None,
+        }
+    }
+}
+
+/// Where one header sits inside a frame's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) key_start: u32,
+    pub(crate) key_end: u32,
+    pub(crate) value_start: u32,
+    pub(crate) value_end: u32,
+}
+
+/// Bytes one [`Span`] takes in a frame's span table.
+const SPAN_BYTES: usize = 16;
+
+impl Span {
+    fn write_to(self, out: &mut Vec<u8>) {
+        for word in [
+            self.key_start,
+            self.key_end,
+            self.value_start,
+            self.value_end,
+        ] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+
+    fn read_from(table: &[u8]) -> Self {
+        let word = |at: usize| {
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(&table[at..at + 4]);
+            u32::from_le_bytes(bytes)
+        };
+        Self {
+            key_start: word(0),
+            key_end: word(4),
+            value_start: word(8),
+            value_end: word(12),
+        }
+    }
+}
+
+/// One AMI message: its kind and its headers, in wire order.
+///
+/// Keys are normalised to lowercase (the part before a `(`, so the channel in
+/// `ChanVariable(PJSIP/100-0000001)` keeps its case); lookups ignore ASCII case.
+/// Every value of a repeated key is kept in order. Values are bytes
+/// ([`Value`]), lossless.
+///
+/// A frame is one heap allocation: its bytes and its header table share one
+/// buffer, so it never pins the parser's read buffer and its cost is exactly
+/// [`Frame::heap_size`].
+///
+/// ```
+/// use apn_ami_core::protocol::{FrameKind, Parser, ParserConfig};
+///
+/// let mut parser = Parser::new(ParserConfig::default().expect_banner(false))?;
+/// let mut frames = Vec::new();
+/// parser.feed(b"Event: VarSet\r\nVariable: A\r\nVariable: B\r\nvalue:x\r\n\r\n", |item| {
+///     frames.push(item.into_frame().expect("a frame"));
+/// })?;
+/// let frame = &frames[0];
+/// assert_eq!(frame.kind(), FrameKind::Event);
+/// assert_eq!(frame.get("VARIABLE").unwrap(), "A");
+/// assert_eq!(frame.get_all("variable").count(), 2);
+/// assert_eq!(frame.get("Value").unwrap(), "x");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Frame {
+    kind: FrameKind,
+    /// The frame's header lines (and legacy Command body), then the span table.
+    storage: Box<[u8]>,
+    /// Where the span table starts in `storage`.
+    table_at: u32,
+    /// The legacy Command body, as a range of `storage`.
+    body: Option<(u32, u32)>,
+}
+
+impl Frame {
+    /// Builds a frame from its bytes and header spans (keys already
+    /// lowercased by the parser). `content` is copied once.
+    pub(crate) fn assemble(
+        kind: FrameKind,
+        content: &[u8],
+        spans: &[Span],
+        body: Option<(u32, u32)>,
+    ) -> Self {
+        let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
+        storage.extend_from_slice(content);
+        for span in spans {
+            span.write_to(&mut storage);
+        }
+        Self {
+            kind,
+            storage: storage.into_boxed_slice(),
+            // The parser caps frames far below 4 GiB, so offsets fit in u32.
+            table_at: u32::try_from(content.len()).unwrap_or(u32::MAX),
+            body,
+        }
+    }
+
+    /// Response, event or action, from the first line.
+    #[must_use]
+    pub const fn kind(&self) -> FrameKind {
+        self.kind
+    }
+
+    /// Number of headers (repeated keys count once per occurrence).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        (self.storage.len() - self.table_at as usize) / SPAN_BYTES
+    }
+
+    /// Whether the frame has no header. Never true for a parsed frame, whose
+    /// first line is a header.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn span(&self, index: usize) -> Span {
+        let at = self.table_at as usize + index * SPAN_BYTES;
+        Span::read_from(&self.storage[at..at + SPAN_BYTES])
+    }
+
+    fn key_of(&self, span: Span) -> &str {
+        // Keys were validated as printable ASCII by the parser.
+        std::str::from_utf8(&self.storage[span.key_start as usize..span.key_end as usize])
+            .unwrap_or_default()
+    }
+
+    fn value_of(&self, span: Span) -> Value<'_> {
+        Value::new(&self.storage[span.value_start as usize..span.value_end as usize])
+    }
+
+    /// Every header in wire order: normalised key and value.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
+        (0..self.len()).map(|index| {
+            let span = self.span(index);
+            (self.key_of(span), self.value_of(span))
+        })
+    }
+
+    /// The first value of `key`, compared ignoring ASCII case.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<Value<'_>> {
+        self.headers()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value)
+    }
+
+    /// Every value of `key`, in wire order.
+    pub fn get_all<'s, 'k>(
+        &'s self,
+        key: &'k str,
+    ) -> impl Iterator<Item = Value<'s>> + use<'s, 'k> {
+        self.headers()
+            .filter(move |(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value)
+    }
+
+    /// The value of the first line: `Success`, `Error`, `Follows`, `Goodbye`
+    /// for a response, the event name for an event, the action name for an action.
+    #[must_use]
+    pub fn first_value(&self) -> Value<'_> {
+        self.value_of(self.span(0))
+    }
+
+    /// The `ActionID` header, if any.
+    #[must_use]
+    pub fn action_id(&self) -> Option<Value<'_>> {
+        self.get("actionid")
+    }
+
+    /// The raw CLI text of a legacy `Response: Follows` Command answer
+    /// (Asterisk 13 and older), between the headers and `--END COMMAND--`,
+    /// byte for byte (bare `\n` line ends included). `None` for every other frame.
+    #[must_use]
+    pub fn follows_body(&self) -> Option<&[u8]> {
+        self.body
+            .map(|(start, end)| &self.storage[start as usize..end as usize])
+    }
+
+    /// Channel variables in both wire forms, in order:
+    /// `ChanVariable(<channel>): NAME=value` and `ChanVariable: NAME=value`.
+    pub fn chan_variables(&self) -> impl Iterator<Item = ChanVariable<'_>> + '_ {
+        self.headers().filter_map(|(key, value)| {
+            let channel = if key == "chanvariable" {
+                None
+            } else {
+                let inner = key.strip_prefix("chanvariable(")?.strip_suffix(')')?;
+                Some(inner)
+            };
+            let bytes = value.as_bytes();
+            let equals = memchr::memchr(b'=', bytes).unwrap_or(bytes.len());
+            let value_start = (equals + 1).min(bytes.len());
+            Some(ChanVariable {
+                channel,
+                name: Value::new(&bytes[..equals]),
+                value: Value::new(&bytes[value_start..]),
+            })
+        })
+    }
+
+    /// Heap bytes this frame owns (its one allocation), for memory budgets.
+    #[must_use]
+    pub fn heap_size(&self) -> usize {
+        self.storage.len()
+    }
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Frame");
+        out.field("kind", &self.kind);
+        out.field("headers", &HeaderList(self));
+        if let Some(body) = self.follows_body() {
+            out.field("follows_body", &Value::new(body));
+        }
+        out.finish_non_exhaustive()
+    }
+}
+
+/// Debug helper listing a frame's headers as `key: value` pairs.
+struct HeaderList<'a>(&'a Frame);
+
+impl fmt::Debug for HeaderList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.headers()).finish()
+    }
+}
+
+/// One channel variable from an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChanVariable<'a> {
+    /// The channel named in `ChanVariable(<channel>)`, or `None` for the
+    /// plain `ChanVariable:` form.
+    pub channel: Option<&'a str>,
+    /// The variable name, before the first `=`.
+    pub name: Value<'a>,
+    /// The value after the first `=` (empty when there is no `=`).
+    pub value: Value<'a>,
+}

@@ -1,0 +1,95 @@
+//! Test harness: parse a byte stream under several chunkings and insist that
+//! every chunking gives the same items, counters and error.
+
+// Each test file uses its own part of the shared harness.
+#![allow(dead_code)]
+
+use apn_ami_core::protocol::{Frame, Item, Parser, ParserConfig, ParserStats, ProtocolError};
+
+/// What one parse of a whole stream produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub(crate) items: Vec<Item>,
+    pub(crate) error: Option<ProtocolError>,
+    pub(crate) stats: ParserStats,
+}
+
+impl Outcome {
+    /// The frames only, in order.
+    pub(crate) fn frames(&self) -> Vec<&Frame> {
+        self.items.iter().filter_map(Item::as_frame).collect()
+    }
+
+    /// The single frame, asserting there is exactly one.
+    pub(crate) fn only_frame(&self) -> &Frame {
+        let frames = self.frames();
+        assert_eq!(frames.len(), 1, "expected one frame in {:?}", self.items);
+        frames[0]
+    }
+}
+
+/// Parses `stream` fed in chunks of `chunk` bytes.
+pub(crate) fn parse_chunked(config: ParserConfig, stream: &[u8], chunk: usize) -> Outcome {
+    let mut parser = Parser::new(config).expect("test config is valid");
+    let mut items = Vec::new();
+    let mut error = None;
+    for piece in stream.chunks(chunk.max(1)) {
+        if let Err(failure) = parser.feed(piece, |item| items.push(item)) {
+            error = Some(failure);
+            break;
+        }
+        assert!(parser.buffered() <= parser.config().buffer_limit());
+    }
+    let mut stats = parser.stats();
+    if error.is_some() {
+        // How much was accepted and skipped before a fatal error depends on
+        // where the chunks ended; what was decided does not.
+        stats.bytes = 0;
+        stats.bytes_skipped = 0;
+    }
+    Outcome {
+        items,
+        error,
+        stats,
+    }
+}
+
+/// Parses `stream` whole, one byte at a time and in 7-byte chunks, asserts
+/// the three agree, and returns the outcome.
+pub(crate) fn parse_all_ways(config: ParserConfig, stream: &[u8]) -> Outcome {
+    let whole = parse_chunked(config, stream, stream.len());
+    for chunk in [1, 7] {
+        let chunked = parse_chunked(config, stream, chunk);
+        assert_eq!(
+            whole, chunked,
+            "chunks of {chunk} bytes disagree with the whole stream"
+        );
+    }
+    whole
+}
+
+/// A client-side parser that does not wait for a banner.
+pub(crate) fn no_banner() -> ParserConfig {
+    ParserConfig::default().expect_banner(false)
+}
+
+/// Parses a stream without banner all ways and returns the outcome.
+pub(crate) fn parse(stream: &[u8]) -> Outcome {
+    parse_all_ways(no_banner(), stream)
+}
+
+/// The frame's headers as `(key, value bytes)` pairs, for exact comparisons.
+pub(crate) fn pairs(frame: &Frame) -> Vec<(String, Vec<u8>)> {
+    frame
+        .headers()
+        .map(|(key, value)| (key.to_owned(), value.as_bytes().to_vec()))
+        .collect()
+}
+
+/// Builds the expected pairs from string literals.
+pub(crate) fn expect(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), value.to_vec()))
+        .collect()
+}
