@@ -3,18 +3,38 @@
 
 use memchr::memchr;
 
+use super::swar;
+
+/// Words searched a lane at a time before handing a long value to `memchr`.
+const SHORT_WORDS: usize = 2;
+
 /// Index of the `\r` of the first `\r\n` at or after `from`.
 ///
 /// A bare `\n` is part of the line (a value may carry one: `Message: …\n`),
-/// and a lone `\r` does not end a line either.
+/// and a lone `\r` does not end a line either. Most values are short, so the
+/// first words are searched in-register; longer ones go to `memchr`.
 pub(crate) fn find_crlf(haystack: &[u8], from: usize) -> Option<usize> {
+    let line_end =
+        |newline: usize| (newline > from && haystack[newline - 1] == b'\r').then(|| newline - 1);
     let mut at = from;
-    while let Some(found) = memchr(b'\n', &haystack[at..]) {
-        let newline = at + found;
-        if newline > from && haystack[newline - 1] == b'\r' {
-            return Some(newline - 1);
+    for _ in 0..SHORT_WORDS {
+        if !swar::has_word(haystack.len(), at) {
+            break;
         }
-        at = newline + 1;
+        let mut newlines = swar::lanes_equal(swar::load(haystack, at), b'\n');
+        while newlines != 0 {
+            if let Some(end) = line_end(at + swar::first_lane(newlines)) {
+                return Some(end);
+            }
+            newlines &= newlines - 1;
+        }
+        at += swar::WORD;
+    }
+    while let Some(found) = memchr(b'\n', &haystack[at..]) {
+        if let Some(end) = line_end(at + found) {
+            return Some(end);
+        }
+        at += found + 1;
     }
     None
 }
@@ -69,25 +89,64 @@ enum KeyScan {
     NeedMore,
 }
 
-/// Validates and lowercases the key at the start of `line` in one pass.
+/// Validates and lowercases the key at the start of `line` in one pass,
+/// a word at a time, then byte by byte for the last few bytes.
 fn scan_key(line: &mut [u8]) -> KeyScan {
     if line.first() == Some(&b' ') {
         return KeyScan::Invalid;
     }
     let mut lowering = true;
-    for (at, byte) in line.iter_mut().enumerate() {
+    let mut at = 0;
+    while swar::has_word(line.len(), at) {
+        let word = swar::load(line, at);
+        let colon = swar::lanes_equal(word, b':');
+        let stop = swar::lanes_unprintable(word) | colon;
+        let stop_at = if stop == 0 {
+            swar::WORD
+        } else {
+            swar::first_lane(stop)
+        };
+        if lowering {
+            let paren = swar::lanes_equal(word, b'(');
+            let paren_at = if paren == 0 {
+                swar::WORD
+            } else {
+                swar::first_lane(paren)
+            };
+            swar::store(line, at, swar::lowercase_below(word, stop_at.min(paren_at)));
+            lowering = paren_at >= stop_at;
+        }
+        if stop != 0 {
+            // Decide from the masks: re-reading the byte just stored stalls.
+            let first_stop = stop & stop.wrapping_neg();
+            let index = at + stop_at;
+            return if colon & first_stop != 0 && index > 0 {
+                KeyScan::Colon(index)
+            } else {
+                KeyScan::Invalid
+            };
+        }
+        at += swar::WORD;
+    }
+    for index in at..line.len() {
+        let byte = &mut line[index];
         match *byte {
-            b':' if at > 0 => return KeyScan::Colon(at),
+            b':' | 0..=0x1f | 0x7f..=0xff => return key_end(line, index),
             b'(' => lowering = false,
-            b' '..=b'~' if *byte != b':' => {
-                if lowering {
-                    byte.make_ascii_lowercase();
-                }
-            }
-            _ => return KeyScan::Invalid,
+            _ if lowering => byte.make_ascii_lowercase(),
+            _ => {}
         }
     }
     KeyScan::NeedMore
+}
+
+/// The verdict on the byte that stopped a key scan.
+fn key_end(line: &[u8], index: usize) -> KeyScan {
+    if index > 0 && line[index] == b':' {
+        KeyScan::Colon(index)
+    } else {
+        KeyScan::Invalid
+    }
 }
 
 /// Where a scan of header lines stopped.

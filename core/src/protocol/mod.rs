@@ -14,6 +14,7 @@ mod frame;
 mod item;
 mod line;
 mod parser;
+mod swar;
 mod value;
 
 pub use action::{
