@@ -93,3 +93,19 @@ pub(crate) fn expect(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
         .map(|(key, value)| ((*key).to_owned(), value.to_vec()))
         .collect()
 }
+
+/// Seed of the property tests unless `APN_AMI_QC_SEED` names another.
+const DEFAULT_QC_SEED: u64 = 0x00a9_a41c_0dec;
+
+/// A deterministic quickcheck runner: seeded from `APN_AMI_QC_SEED` or a
+/// fixed default, and the seed is printed (shown with a failure) to replay it.
+pub(crate) fn seeded_quickcheck(tests: u64) -> quickcheck::QuickCheck {
+    let seed = std::env::var("APN_AMI_QC_SEED")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(DEFAULT_QC_SEED);
+    eprintln!("quickcheck seed {seed}: replay with APN_AMI_QC_SEED={seed}");
+    quickcheck::QuickCheck::new()
+        .rng(quickcheck::Gen::from_size_and_seed(100, seed))
+        .tests(tests)
+}

@@ -1,0 +1,281 @@
+//! Properties of the codec, checked with quickcheck on generated input:
+//! writer → parser round trip, chunking invariance, and recovery from
+//! garbage between frames.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use apn_ami_core::protocol::{Action, FrameKind, ParserConfig, ProtocolError};
+use harness::{no_banner, pairs, parse_chunked, seeded_quickcheck};
+use quickcheck::{Arbitrary, Gen, TestResult};
+
+const KEY_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_()/@; ";
+
+fn pick(g: &mut Gen, alphabet: &[u8], len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(*g.choose(alphabet).expect("non-empty alphabet")))
+        .collect()
+}
+
+/// A valid action: a name, then headers with keys from AMI's key alphabet
+/// and values of any bytes but CR, LF and NUL.
+#[derive(Debug, Clone)]
+struct ValidAction {
+    name: String,
+    headers: Vec<(String, Vec<u8>)>,
+    action_id: String,
+}
+
+impl Arbitrary for ValidAction {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let name_len = 1 + usize::arbitrary(g) % 20;
+        let name = pick(g, &KEY_ALPHABET[..62], name_len);
+        let count = usize::arbitrary(g) % 12;
+        let headers = (0..count)
+            .map(|_| {
+                let key_len = usize::arbitrary(g) % 24;
+                let key = format!("K{}", pick(g, KEY_ALPHABET, key_len));
+                let value: Vec<u8> = Vec::<u8>::arbitrary(g)
+                    .into_iter()
+                    .filter(|byte| !matches!(byte, b'\r' | b'\n' | 0))
+                    .take(200)
+                    .collect();
+                (key, value)
+            })
+            .collect();
+        let id_len = 1 + usize::arbitrary(g) % 64;
+        let action_id = pick(g, &KEY_ALPHABET[..62], id_len);
+        Self {
+            name,
+            headers,
+            action_id,
+        }
+    }
+}
+
+/// What the parser does to a key: lowercase up to the first `(`.
+fn normalise(key: &str) -> String {
+    match key.split_once('(') {
+        Some((name, rest)) => format!("{}({rest}", name.to_ascii_lowercase()),
+        None => key.to_ascii_lowercase(),
+    }
+}
+
+#[test]
+fn writer_then_parser_round_trips() {
+    fn property(action: ValidAction, chunk: usize) -> bool {
+        let mut builder = Action::builder(&action.name);
+        for (key, value) in &action.headers {
+            builder = builder.header(key, value);
+        }
+        let built = builder.build().expect("generated actions are valid");
+        let mut wire = Vec::new();
+        built
+            .encode(Some(&action.action_id), &mut wire)
+            .expect("valid id");
+
+        let outcome = parse_chunked(ParserConfig::server(), &wire, 1 + chunk % 64);
+        let frame = outcome.only_frame();
+        let mut expected = vec![
+            ("action".to_owned(), action.name.as_bytes().to_vec()),
+            ("actionid".to_owned(), action.action_id.as_bytes().to_vec()),
+        ];
+        expected.extend(
+            action
+                .headers
+                .iter()
+                .map(|(k, v)| (normalise(k), v.clone())),
+        );
+        frame.kind() == FrameKind::Action
+            && pairs(frame) == expected
+            && outcome.stats.protocol_errors == 0
+            && outcome.stats.bytes == wire.len() as u64
+    }
+    seeded_quickcheck(2_000).quickcheck(property as fn(ValidAction, usize) -> bool);
+}
+
+/// A stream piece: a valid frame, a garbage line, a blank line, or raw bytes.
+#[derive(Debug, Clone)]
+enum Piece {
+    Frame(Vec<(String, Vec<u8>)>),
+    Garbage(Vec<u8>),
+    Blank,
+    Raw(Vec<u8>),
+    Command(Vec<u8>),
+    /// A frame of about this many bytes, often past the small frame limit.
+    Big(u16, bool),
+}
+
+impl Arbitrary for Piece {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match u8::arbitrary(g) % 12 {
+            0..=4 => {
+                let count = usize::arbitrary(g) % 8;
+                let mut headers = vec![(
+                    (*g.choose(&["Event", "Response"]).expect("two")).to_owned(),
+                    b"X".to_vec(),
+                )];
+                headers.extend((0..count).map(|_| {
+                    let key_len = usize::arbitrary(g) % 12;
+                    let key = format!("K{}", pick(g, KEY_ALPHABET, key_len));
+                    let value = Vec::<u8>::arbitrary(g)
+                        .into_iter()
+                        .filter(|byte| !matches!(byte, b'\r' | b'\n'))
+                        .collect();
+                    (key, value)
+                }));
+                Self::Frame(headers)
+            }
+            5 | 6 => Self::Garbage(Vec::arbitrary(g)),
+            7 => Self::Blank,
+            8 => Self::Command(Vec::arbitrary(g)),
+            9 | 10 => Self::Big(u16::arbitrary(g) % 3000, bool::arbitrary(g)),
+            _ => Self::Raw(Vec::arbitrary(g)),
+        }
+    }
+}
+
+fn render(pieces: &[Piece]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Frame(headers) => {
+                for (key, value) in headers {
+                    out.extend_from_slice(key.as_bytes());
+                    out.extend_from_slice(b": ");
+                    out.extend_from_slice(value);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Piece::Garbage(bytes) | Piece::Raw(bytes) => out.extend_from_slice(bytes),
+            Piece::Blank => out.extend_from_slice(b"\r\n"),
+            Piece::Big(len, follows) => {
+                let start = out.len();
+                out.extend_from_slice(if *follows {
+                    b"Response: Follows\r\nActionID: b\r\n\n".as_slice()
+                } else {
+                    b"Event: Big\r\n"
+                });
+                while out.len() - start < usize::from(*len) {
+                    out.extend_from_slice(b"Pad: 0123456789abcdef\r\n");
+                }
+                out.extend_from_slice(if *follows {
+                    b"--END COMMAND--\r\n\r\n".as_slice()
+                } else {
+                    b"\r\n"
+                });
+            }
+            Piece::Command(body) => {
+                out.extend_from_slice(b"Response: Follows\r\nPrivilege: Command\r\n\n");
+                out.extend_from_slice(body);
+                out.extend_from_slice(b"--END COMMAND--\r\n\r\n");
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn any_chunking_yields_the_same_items_counters_and_error() {
+    fn property(pieces: Vec<Piece>, cuts: Vec<u16>, small: bool) -> TestResult {
+        let stream = render(&pieces);
+        if stream.is_empty() {
+            return TestResult::discard();
+        }
+        let config = if small {
+            no_banner().max_frame_size(1024).max_resync_bytes(2048)
+        } else {
+            no_banner()
+        };
+        let whole = parse_chunked(config, &stream, stream.len());
+        // Feed the same stream cut at arbitrary places.
+        let mut parser = apn_ami_core::protocol::Parser::new(config).expect("valid");
+        let mut items = Vec::new();
+        let mut error: Option<ProtocolError> = None;
+        let mut rest = stream.as_slice();
+        let mut cut = cuts.iter().cycle();
+        while !rest.is_empty() && error.is_none() {
+            let take = (usize::from(*cut.next().unwrap_or(&1)) % 97 + 1).min(rest.len());
+            let (piece, tail) = rest.split_at(take);
+            rest = tail;
+            if let Err(failure) = parser.feed(piece, |item| items.push(item)) {
+                error = Some(failure);
+            }
+        }
+        let mut stats = parser.stats();
+        if error.is_some() {
+            stats.bytes = 0;
+            stats.bytes_skipped = 0;
+        }
+        TestResult::from_bool(items == whole.items && error == whole.error && stats == whole.stats)
+    }
+    seeded_quickcheck(2_000).quickcheck(property as fn(Vec<Piece>, Vec<u16>, bool) -> TestResult);
+}
+
+/// Whether the parser would take `line` as the start of a frame: after the
+/// CR/LF bytes it skips between frames, a `Response:` or `Event:` header.
+fn starts_a_frame(line: &[u8]) -> bool {
+    let line: Vec<u8> = line
+        .iter()
+        .copied()
+        .skip_while(|b| matches!(b, b'\r' | b'\n'))
+        .collect();
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let key = &line[..colon];
+    key.eq_ignore_ascii_case(b"response") || key.eq_ignore_ascii_case(b"event")
+}
+
+#[test]
+fn garbage_lines_between_frames_never_lose_the_next_frame() {
+    fn property(garbage: Vec<Vec<u8>>, value: Vec<u8>, chunk: u8) -> TestResult {
+        // Garbage lines: any bytes without a CRLF, shorter than a frame, and
+        // not themselves the start of a frame.
+        let mut lines = Vec::new();
+        for mut line in garbage {
+            while let Some(at) = line.windows(2).position(|pair| pair == b"\r\n") {
+                line.remove(at + 1);
+            }
+            if line.ends_with(b"\r") {
+                line.pop();
+            }
+            if starts_a_frame(&line) {
+                return TestResult::discard();
+            }
+            lines.push(line);
+        }
+        let value: Vec<u8> = value
+            .into_iter()
+            .filter(|b| !matches!(b, b'\r' | b'\n'))
+            .collect();
+        let mut stream = b"Response: Success\r\nActionID: 1\r\n\r\n".to_vec();
+        for line in &lines {
+            stream.extend_from_slice(line);
+            stream.extend_from_slice(b"\r\n");
+        }
+        stream.extend_from_slice(b"Event: Next\r\nValue: ");
+        stream.extend_from_slice(&value);
+        stream.extend_from_slice(b"\r\n\r\n");
+
+        let outcome = parse_chunked(no_banner(), &stream, 1 + usize::from(chunk));
+        let frames = outcome.frames();
+        let garbage_lines = lines
+            .iter()
+            .filter(|line| line.iter().any(|b| !matches!(b, b'\r' | b'\n')))
+            .count() as u64;
+        TestResult::from_bool(
+            outcome.error.is_none()
+                && frames.len() == 2
+                && frames[0].action_id().is_some_and(|id| id == "1")
+                && frames[1].first_value() == "Next"
+                && frames[1]
+                    .get("value")
+                    .is_some_and(|v| v.as_bytes() == value)
+                && outcome.stats.protocol_errors == garbage_lines,
+        )
+    }
+    seeded_quickcheck(2_000).quickcheck(property as fn(Vec<Vec<u8>>, Vec<u8>, u8) -> TestResult);
+}
