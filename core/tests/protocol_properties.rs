@@ -64,6 +64,7 @@ fn normalise(key: &str) -> String {
 
 #[test]
 fn writer_then_parser_round_trips() {
+    #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
     fn property(action: ValidAction, chunk: usize) -> bool {
         let mut builder = Action::builder(&action.name);
         for (key, value) in &action.headers {
@@ -179,6 +180,7 @@ fn render(pieces: &[Piece]) -> Vec<u8> {
 
 #[test]
 fn any_chunking_yields_the_same_items_counters_and_error() {
+    #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
     fn property(pieces: Vec<Piece>, cuts: Vec<u16>, small: bool) -> TestResult {
         let stream = render(&pieces);
         if stream.is_empty() {
@@ -231,6 +233,7 @@ fn starts_a_frame(line: &[u8]) -> bool {
 
 #[test]
 fn garbage_lines_between_frames_never_lose_the_next_frame() {
+    #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
     fn property(garbage: Vec<Vec<u8>>, value: Vec<u8>, chunk: u8) -> TestResult {
         // Garbage lines: any bytes without a CRLF, shorter than a frame, and
         // not themselves the start of a frame.
