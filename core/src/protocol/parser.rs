@@ -61,8 +61,6 @@ enum State {
         run_start: u64,
         scanned: usize,
     },
-    /// Unrecoverable; see `Parser::failure`.
-    Failed,
 }
 
 /// What one step of the state machine did.
@@ -216,7 +214,6 @@ impl Parser {
                     run_start,
                     scanned,
                 } => self.step_discard(terminator, run_start, scanned),
-                State::Failed => Ok(Step::Wait),
             }?;
             match step {
                 Step::Continue => {}
@@ -273,9 +270,9 @@ impl Parser {
         self.offset += count as u64;
     }
 
+    /// Records an unrecoverable error; `poll` checks it before the state.
     fn fail(&mut self, error: ProtocolError) -> ProtocolError {
         self.stats.protocol_errors += 1;
-        self.state = State::Failed;
         self.failure = Some(error.clone());
         error
     }
