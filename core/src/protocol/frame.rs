@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::swar;
 use super::value::Value;
 
 /// What a frame is, decided by its first line only.
@@ -69,6 +70,46 @@ impl Span {
     }
 }
 
+/// Lowercases the key `[start, end)` of `content` into `storage` (a copy of
+/// `content`), up to its first `(`, a word at a time.
+///
+/// Words are loaded from `content` and stored into `storage`, never loaded
+/// back: a load that overlaps a fresh narrower store stalls the pipeline. A
+/// word may spill past the key; the spilled bytes are the original content,
+/// and the next key's own store (keys are handled in order) comes after it.
+fn lowercase_key(storage: &mut [u8], content: &[u8], start: usize, end: usize) {
+    let mut at = start;
+    while at < end {
+        let remaining = end - at;
+        if !swar::has_word(content.len(), at) {
+            for index in at..end {
+                if content[index] == b'(' {
+                    return;
+                }
+                storage[index] = content[index].to_ascii_lowercase();
+            }
+            return;
+        }
+        let word = swar::load(content, at);
+        let paren = swar::lanes_equal(word, b'(');
+        let paren_at = if paren == 0 {
+            swar::WORD
+        } else {
+            swar::first_lane(paren)
+        };
+        let count = remaining.min(swar::WORD);
+        swar::store(
+            storage,
+            at,
+            swar::lowercase_below(word, count.min(paren_at)),
+        );
+        if paren_at < count || remaining <= swar::WORD {
+            return;
+        }
+        at += swar::WORD;
+    }
+}
+
 /// One AMI message: its kind and its headers, in wire order.
 ///
 /// Keys are normalised to lowercase (the part before a `(`, so the channel in
@@ -107,8 +148,8 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Builds a frame from its bytes and header spans (keys already
-    /// lowercased by the parser). `content` is copied once.
+    /// Builds a frame from its bytes and header spans: `content` is copied
+    /// once and each key is lowercased in the copy up to its first `(`.
     pub(crate) fn assemble(
         kind: FrameKind,
         content: &[u8],
@@ -117,6 +158,14 @@ impl Frame {
     ) -> Self {
         let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
         storage.extend_from_slice(content);
+        for span in spans {
+            lowercase_key(
+                &mut storage,
+                content,
+                span.key_start as usize,
+                span.key_end as usize,
+            );
+        }
         for span in spans {
             span.write_to(&mut storage);
         }

@@ -6,35 +6,37 @@ use memchr::memchr;
 use super::swar;
 
 /// Words searched a lane at a time before handing a long value to `memchr`.
-const SHORT_WORDS: usize = 2;
+const SHORT_WORDS: usize = 3;
 
 /// Index of the `\r` of the first `\r\n` at or after `from`.
 ///
 /// A bare `\n` is part of the line (a value may carry one: `Message: …\n`),
 /// and a lone `\r` does not end a line either. Most values are short, so the
-/// first words are searched in-register; longer ones go to `memchr`.
+/// first words are searched in-register, a CR-LF pair found from the masks
+/// (a CR in a word's last lane carries into the next word); longer values go
+/// to `memchr`.
 pub(crate) fn find_crlf(haystack: &[u8], from: usize) -> Option<usize> {
-    let line_end =
-        |newline: usize| (newline > from && haystack[newline - 1] == b'\r').then(|| newline - 1);
     let mut at = from;
+    let mut carried_cr = 0;
     for _ in 0..SHORT_WORDS {
         if !swar::has_word(haystack.len(), at) {
             break;
         }
-        let mut newlines = swar::lanes_equal(swar::load(haystack, at), b'\n');
-        while newlines != 0 {
-            if let Some(end) = line_end(at + swar::first_lane(newlines)) {
-                return Some(end);
-            }
-            newlines &= newlines - 1;
+        let word = swar::load(haystack, at);
+        let cr = swar::lanes_equal(word, b'\r');
+        let crlf = swar::lanes_equal(word, b'\n') & ((cr << 8) | carried_cr);
+        if crlf != 0 {
+            return Some(at + swar::first_lane(crlf) - 1);
         }
+        carried_cr = cr >> 56;
         at += swar::WORD;
     }
     while let Some(found) = memchr(b'\n', &haystack[at..]) {
-        if let Some(end) = line_end(at + found) {
-            return Some(end);
+        let newline = at + found;
+        if newline > from && haystack[newline - 1] == b'\r' {
+            return Some(newline - 1);
         }
-        at += found + 1;
+        at = newline + 1;
     }
     None
 }
@@ -71,14 +73,6 @@ pub(crate) fn split_header(line: &[u8]) -> Option<(usize, usize)> {
     Some((colon, value_start))
 }
 
-/// Lowercases a key in place up to its first `(`, so the channel in
-/// `ChanVariable(PJSIP/Alice-01)` keeps its case.
-pub(crate) fn lowercase_key(key: &mut [u8]) {
-    for byte in key.iter_mut().take_while(|byte| **byte != b'(') {
-        byte.make_ascii_lowercase();
-    }
-}
-
 /// What a scan of a line's key found.
 enum KeyScan {
     /// A valid key ends at this colon.
@@ -89,37 +83,22 @@ enum KeyScan {
     NeedMore,
 }
 
-/// Validates and lowercases the key at the start of `line` in one pass,
-/// a word at a time, then byte by byte for the last few bytes.
-fn scan_key(line: &mut [u8]) -> KeyScan {
+/// Validates the key at the start of `line`, a word at a time, then byte by
+/// byte for the last few bytes. Read-only: keys are lowercased when the frame
+/// is assembled, so no store here can stall the loads that search the value.
+fn scan_key(line: &[u8]) -> KeyScan {
     if line.first() == Some(&b' ') {
         return KeyScan::Invalid;
     }
-    let mut lowering = true;
     let mut at = 0;
     while swar::has_word(line.len(), at) {
         let word = swar::load(line, at);
         let colon = swar::lanes_equal(word, b':');
         let stop = swar::lanes_unprintable(word) | colon;
-        let stop_at = if stop == 0 {
-            swar::WORD
-        } else {
-            swar::first_lane(stop)
-        };
-        if lowering {
-            let paren = swar::lanes_equal(word, b'(');
-            let paren_at = if paren == 0 {
-                swar::WORD
-            } else {
-                swar::first_lane(paren)
-            };
-            swar::store(line, at, swar::lowercase_below(word, stop_at.min(paren_at)));
-            lowering = paren_at >= stop_at;
-        }
         if stop != 0 {
-            // Decide from the masks: re-reading the byte just stored stalls.
+            // Decide from the masks, not from a reload of the byte.
             let first_stop = stop & stop.wrapping_neg();
-            let index = at + stop_at;
+            let index = at + swar::first_lane(stop);
             return if colon & first_stop != 0 && index > 0 {
                 KeyScan::Colon(index)
             } else {
@@ -128,13 +107,9 @@ fn scan_key(line: &mut [u8]) -> KeyScan {
         }
         at += swar::WORD;
     }
-    for index in at..line.len() {
-        let byte = &mut line[index];
-        match *byte {
-            b':' | 0..=0x1f | 0x7f..=0xff => return key_end(line, index),
-            b'(' => lowering = false,
-            _ if lowering => byte.make_ascii_lowercase(),
-            _ => {}
+    for (index, &byte) in line.iter().enumerate().skip(at) {
+        if matches!(byte, b':' | 0..=0x1f | 0x7f..=0xff) {
+            return key_end(line, index);
         }
     }
     KeyScan::NeedMore
@@ -160,14 +135,12 @@ pub(crate) enum HeaderScan {
 
 /// Parses complete header lines of `window` from `from` on, calling
 /// `on_line(line_start, line_end, Some((key_end, value_start)))` for each
-/// header (its key lowercased in place) and with `None` for a malformed line,
-/// until the blank line.
+/// header and with `None` for a malformed line, until the blank line.
 ///
-/// Each line costs one pass over its key and one `memchr` over its value;
-/// lowercasing rides along the key pass. Re-scanning an incomplete line later
-/// is harmless: lowercasing is idempotent.
+/// Each line costs one pass over its key and one search of its value, both
+/// a word at a time.
 pub(crate) fn scan_headers(
-    window: &mut [u8],
+    window: &[u8],
     from: usize,
     mut on_line: impl FnMut(usize, usize, Option<(usize, usize)>),
 ) -> HeaderScan {
@@ -177,7 +150,7 @@ pub(crate) fn scan_headers(
         if rest.starts_with(b"\r\n") {
             return HeaderScan::Blank(line_start);
         }
-        let (header, search_from) = match scan_key(&mut window[line_start..]) {
+        let (header, search_from) = match scan_key(&window[line_start..]) {
             KeyScan::NeedMore => return HeaderScan::Incomplete(line_start),
             KeyScan::Colon(colon) => {
                 let value_start = if window.get(line_start + colon + 1) == Some(&b' ') {

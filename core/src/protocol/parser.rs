@@ -9,7 +9,7 @@ use memchr::{memchr, memmem};
 use super::config::{ConfigError, ParserConfig, Role};
 use super::frame::{Frame, FrameKind, Span};
 use super::item::{Banner, Item, ParserStats, ProtocolError};
-use super::line::{HeaderScan, find_crlf, lowercase_key, scan_headers, split_header};
+use super::line::{HeaderScan, find_crlf, scan_headers, split_header};
 
 /// The frame terminator: the CRLF of the last line, then an empty line.
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
@@ -340,7 +340,6 @@ impl Parser {
             self.consume(end + 2);
             return Step::Continue;
         };
-        self.buf[self.start..self.start + span.key_end as usize].make_ascii_lowercase();
         self.spans.clear();
         self.spans.push(span);
         self.state = State::Headers {
@@ -356,7 +355,7 @@ impl Parser {
             return self.step_follows_headers(kind, next);
         }
         let window_len = self.buffered().min(self.config.max_frame_size);
-        let window = &mut self.buf[self.start..self.start + window_len];
+        let window = &self.buf[self.start..self.start + window_len];
         let spans = &mut self.spans;
         let mut malformed = 0;
         let scan = scan_headers(window, next, |start, end, header| match header {
@@ -378,12 +377,12 @@ impl Parser {
     fn step_follows_headers(&mut self, kind: FrameKind, mut next: usize) -> Step {
         loop {
             let window_len = self.buffered().min(self.config.max_frame_size);
-            let window = &mut self.buf[self.start..self.start + window_len];
+            let window = &self.buf[self.start..self.start + window_len];
             let Some(newline) = memchr(b'\n', &window[next..]).map(|at| next + at) else {
                 return self.wait_or_discard_headers(window_len, kind, next, true);
             };
             let crlf_line = newline > next && window[newline - 1] == b'\r';
-            let line = &mut window[next..newline.saturating_sub(1).max(next)];
+            let line = &window[next..newline.saturating_sub(1).max(next)];
             if crlf_line && line.is_empty() {
                 // A blank line after the headers: an ordinary frame after all.
                 return Step::Emit(self.emit(kind, next, None, newline + 1));
@@ -397,7 +396,6 @@ impl Parser {
                 };
                 return Step::Continue;
             };
-            lowercase_key(&mut line[..key_end]);
             self.spans.push(span_of(
                 next,
                 newline - 1,
