@@ -7,53 +7,11 @@
 //! the same items, counters and error as the whole-stream parse.
 #![no_main]
 
-use apn_ami_core::protocol::{Item, Parser, ParserConfig, ParserStats, ProtocolError};
+use apn_ami_core::protocol::{Item, ParserConfig};
 use libfuzzer_sys::fuzz_target;
 
-struct Outcome {
-    items: Vec<Item>,
-    error: Option<ProtocolError>,
-    stats: ParserStats,
-}
-
-fn run(config: ParserConfig, stream: &[u8], cuts: &[u8]) -> Outcome {
-    let mut parser = Parser::new(config).expect("fuzz configs are valid");
-    let limit = config.buffer_limit();
-    let mut items = Vec::new();
-    let mut error = None;
-    let mut rest = stream;
-    let mut cut = cuts.iter().cycle();
-    while !rest.is_empty() {
-        let size = if cuts.is_empty() {
-            rest.len()
-        } else {
-            usize::from(*cut.next().unwrap_or(&0)) + 1
-        };
-        let (piece, tail) = rest.split_at(size.min(rest.len()));
-        rest = tail;
-        let result = parser.feed(piece, |item| items.push(item));
-        assert!(
-            parser.buffered() <= limit,
-            "buffer {} over its bound {limit}",
-            parser.buffered()
-        );
-        if let Err(failure) = result {
-            error = Some(failure);
-            break;
-        }
-    }
-    let mut stats = parser.stats();
-    if error.is_some() {
-        // What was accepted before a fatal error depends on the chunking.
-        stats.bytes = 0;
-        stats.bytes_skipped = 0;
-    }
-    Outcome {
-        items,
-        error,
-        stats,
-    }
-}
+#[path = "../../core/tests/support/chunked.rs"]
+mod chunked;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 5 {
@@ -69,9 +27,10 @@ fuzz_target!(|data: &[u8]| {
     if flags & 1 != 0 {
         config = config.max_frame_size(1024).max_resync_bytes(4096);
     }
-    let whole = run(config, stream, &[]);
-    let chunked = run(config, stream, cuts);
-    let bytewise = run(config, stream, &[0]);
+    let whole = chunked::parse_chunked(config, stream, stream.len());
+    let mut sizes = cuts.iter().cycle().map(|cut| usize::from(*cut) + 1);
+    let cut = chunked::parse_pieces(config, stream, || sizes.next().unwrap_or(1));
+    let bytewise = chunked::parse_chunked(config, stream, 1);
     for frame in whole.items.iter().filter_map(Item::as_frame) {
         assert!(
             frame.heap_size() <= 5 * 65_536,
@@ -80,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         );
         assert!(!frame.is_empty());
     }
-    for other in [&chunked, &bytewise] {
+    for other in [&cut, &bytewise] {
         assert_eq!(whole.items, other.items, "items differ by chunking");
         assert_eq!(whole.error, other.error, "errors differ by chunking");
         assert_eq!(whole.stats, other.stats, "counters differ by chunking");

@@ -249,6 +249,19 @@ fn event_lists() {
         refused.get("message").unwrap().as_bytes(),
         b"No endpoints found\n"
     );
+    let endpoint = &frames("list_item_repeated_keys")[0];
+    let contacts: Vec<_> = endpoint
+        .get_all("contacts")
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(
+        contacts,
+        ["100/sip:100@127.0.0.1:5062,", "100/sip:100@127.0.0.1:5064,"]
+    );
+    let hungup = frames("hangup_regex_list");
+    assert_eq!(hungup.len(), 3);
+    assert_eq!(hungup[1].first_value(), "ChannelHungup");
+    assert_eq!(hungup[2].get("eventlist").unwrap(), "Complete");
     let status = frames("list_status");
     assert_eq!(status[1].get("privilege").unwrap(), "Call");
     assert_eq!(status[1].action_id().unwrap(), "46");

@@ -4,55 +4,12 @@
 // Each test file uses its own part of the shared harness.
 #![allow(dead_code)]
 
-use apn_ami_core::protocol::{Frame, Item, Parser, ParserConfig, ParserStats, ProtocolError};
+use apn_ami_core::protocol::{Frame, ParserConfig};
 
-/// What one parse of a whole stream produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Outcome {
-    pub(crate) items: Vec<Item>,
-    pub(crate) error: Option<ProtocolError>,
-    pub(crate) stats: ParserStats,
-}
-
-impl Outcome {
-    /// The frames only, in order.
-    pub(crate) fn frames(&self) -> Vec<&Frame> {
-        self.items.iter().filter_map(Item::as_frame).collect()
-    }
-
-    /// The single frame, asserting there is exactly one.
-    pub(crate) fn only_frame(&self) -> &Frame {
-        let frames = self.frames();
-        assert_eq!(frames.len(), 1, "expected one frame in {:?}", self.items);
-        frames[0]
-    }
-}
-
-/// Parses `stream` fed in chunks of `chunk` bytes.
-pub(crate) fn parse_chunked(config: ParserConfig, stream: &[u8], chunk: usize) -> Outcome {
-    let mut parser = Parser::new(config).expect("test config is valid");
-    let mut items = Vec::new();
-    let mut error = None;
-    for piece in stream.chunks(chunk.max(1)) {
-        if let Err(failure) = parser.feed(piece, |item| items.push(item)) {
-            error = Some(failure);
-            break;
-        }
-        assert!(parser.buffered() <= parser.config().buffer_limit());
-    }
-    let mut stats = parser.stats();
-    if error.is_some() {
-        // How much was accepted and skipped before a fatal error depends on
-        // where the chunks ended; what was decided does not.
-        stats.bytes = 0;
-        stats.bytes_skipped = 0;
-    }
-    Outcome {
-        items,
-        error,
-        stats,
-    }
-}
+#[path = "chunked.rs"]
+mod chunked;
+#[allow(unused_imports)] // each test file uses its own part
+pub(crate) use chunked::{Outcome, parse_chunked, parse_pieces};
 
 /// Parses `stream` whole, one byte at a time and in 7-byte chunks, asserts
 /// the three agree, and returns the outcome.
