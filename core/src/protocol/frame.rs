@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::line::LoweredKey;
 use super::swar;
 use super::value::Value;
 
@@ -40,18 +41,27 @@ pub(crate) struct Span {
     pub(crate) value_end: u32,
 }
 
+/// A span as the parser found it, with the key's lowered words when the
+/// parser computed them while scanning (see `line::scan_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ParsedSpan {
+    pub(crate) span: Span,
+    pub(crate) lowered: Option<LoweredKey>,
+}
+
 /// Bytes one [`Span`] takes in a frame's span table.
 const SPAN_BYTES: usize = 16;
 
 impl Span {
-    fn write_to(self, out: &mut Vec<u8>) {
-        for word in [
+    fn write_to(self, out: &mut [u8]) {
+        let words = [
             self.key_start,
             self.key_end,
             self.value_start,
             self.value_end,
-        ] {
-            out.extend_from_slice(&word.to_le_bytes());
+        ];
+        for (bytes, word) in out.chunks_exact_mut(4).zip(words) {
+            bytes.copy_from_slice(&word.to_le_bytes());
         }
     }
 
@@ -153,21 +163,26 @@ impl Frame {
     pub(crate) fn assemble(
         kind: FrameKind,
         content: &[u8],
-        spans: &[Span],
+        spans: &[ParsedSpan],
         body: Option<(u32, u32)>,
     ) -> Self {
         let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
         storage.extend_from_slice(content);
-        for span in spans {
-            lowercase_key(
-                &mut storage,
-                content,
-                span.key_start as usize,
-                span.key_end as usize,
-            );
+        for parsed in spans {
+            let start = parsed.span.key_start as usize;
+            match parsed.lowered {
+                // Stores only, in key order: see `lowercase_key` on spills.
+                Some([low, high]) if swar::has_word(content.len(), start + swar::WORD) => {
+                    swar::store(&mut storage, start, low);
+                    swar::store(&mut storage, start + swar::WORD, high);
+                }
+                _ => lowercase_key(&mut storage, content, start, parsed.span.key_end as usize),
+            }
         }
-        for span in spans {
-            span.write_to(&mut storage);
+        storage.resize(content.len() + spans.len() * SPAN_BYTES, 0);
+        let table = &mut storage[content.len()..];
+        for (slot, parsed) in table.chunks_exact_mut(SPAN_BYTES).zip(spans) {
+            parsed.span.write_to(slot);
         }
         Self {
             kind,

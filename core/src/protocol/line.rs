@@ -73,24 +73,57 @@ pub(crate) fn split_header(line: &[u8]) -> Option<(usize, usize)> {
     Some((colon, value_start))
 }
 
+/// The first sixteen bytes of a key, lowercased up to its first `(`, as two
+/// little-endian words ready to store over the key's copy (bytes past the key
+/// are the original bytes).
+pub(crate) type LoweredKey = [u64; 2];
+
 /// What a scan of a line's key found.
 enum KeyScan {
-    /// A valid key ends at this colon.
-    Colon(usize),
+    /// A valid key ends at this colon; its lowered words when the key fit in
+    /// the first sixteen bytes and those were in the buffer.
+    Colon(usize, Option<LoweredKey>),
     /// A byte no key may hold.
     Invalid,
     /// The buffer ended inside a valid-looking key.
     NeedMore,
 }
 
-/// Validates the key at the start of `line`, a word at a time, then byte by
-/// byte for the last few bytes. Read-only: keys are lowercased when the frame
-/// is assembled, so no store here can stall the loads that search the value.
+/// Lanes of two words as one 128-bit mask, first word in the low half.
+fn pair(low: u64, high: u64) -> u128 {
+    u128::from(low) | (u128::from(high) << 64)
+}
+
+/// Validates the key at the start of `line`. The common key (under sixteen
+/// bytes) is decided from two words without a data-dependent branch, and its
+/// lowercased form is computed from the same registers; longer keys go a word
+/// at a time, then byte by byte. Read-only: a store here would stall the
+/// loads that search the value next.
 fn scan_key(line: &[u8]) -> KeyScan {
     if line.first() == Some(&b' ') {
         return KeyScan::Invalid;
     }
     let mut at = 0;
+    if swar::has_word(line.len(), swar::WORD) {
+        let (low, high) = (swar::load(line, 0), swar::load(line, swar::WORD));
+        let colon = pair(swar::lanes_equal(low, b':'), swar::lanes_equal(high, b':'));
+        let stop = colon | pair(swar::lanes_unprintable(low), swar::lanes_unprintable(high));
+        if stop != 0 {
+            let bit = stop.trailing_zeros();
+            let index = (bit / 8) as usize;
+            if (colon >> bit) & 1 == 0 || index == 0 {
+                return KeyScan::Invalid;
+            }
+            let paren = pair(swar::lanes_equal(low, b'('), swar::lanes_equal(high, b'('));
+            let limit = index.min((paren.trailing_zeros() / 8) as usize);
+            let lowered = [
+                swar::lowercase_below(low, limit.min(swar::WORD)),
+                swar::lowercase_below(high, limit.saturating_sub(swar::WORD)),
+            ];
+            return KeyScan::Colon(index, Some(lowered));
+        }
+        at = 2 * swar::WORD;
+    }
     while swar::has_word(line.len(), at) {
         let word = swar::load(line, at);
         let colon = swar::lanes_equal(word, b':');
@@ -100,7 +133,7 @@ fn scan_key(line: &[u8]) -> KeyScan {
             let first_stop = stop & stop.wrapping_neg();
             let index = at + swar::first_lane(stop);
             return if colon & first_stop != 0 && index > 0 {
-                KeyScan::Colon(index)
+                KeyScan::Colon(index, None)
             } else {
                 KeyScan::Invalid
             };
@@ -118,10 +151,19 @@ fn scan_key(line: &[u8]) -> KeyScan {
 /// The verdict on the byte that stopped a key scan.
 fn key_end(line: &[u8], index: usize) -> KeyScan {
     if index > 0 && line[index] == b':' {
-        KeyScan::Colon(index)
+        KeyScan::Colon(index, None)
     } else {
         KeyScan::Invalid
     }
+}
+
+/// Where a header line's key ends and its value starts, relative to the
+/// line, with the key's lowered words when the scan computed them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderAt {
+    pub(crate) key_end: usize,
+    pub(crate) value_start: usize,
+    pub(crate) lowered: Option<LoweredKey>,
 }
 
 /// Where a scan of header lines stopped.
@@ -134,15 +176,15 @@ pub(crate) enum HeaderScan {
 }
 
 /// Parses complete header lines of `window` from `from` on, calling
-/// `on_line(line_start, line_end, Some((key_end, value_start)))` for each
-/// header and with `None` for a malformed line, until the blank line.
+/// `on_line(line_start, line_end, Some(header))` for each header and with
+/// `None` for a malformed line, until the blank line.
 ///
 /// Each line costs one pass over its key and one search of its value, both
 /// a word at a time.
 pub(crate) fn scan_headers(
     window: &[u8],
     from: usize,
-    mut on_line: impl FnMut(usize, usize, Option<(usize, usize)>),
+    mut on_line: impl FnMut(usize, usize, Option<HeaderAt>),
 ) -> HeaderScan {
     let mut line_start = from;
     loop {
@@ -152,13 +194,18 @@ pub(crate) fn scan_headers(
         }
         let (header, search_from) = match scan_key(&window[line_start..]) {
             KeyScan::NeedMore => return HeaderScan::Incomplete(line_start),
-            KeyScan::Colon(colon) => {
+            KeyScan::Colon(colon, lowered) => {
                 let value_start = if window.get(line_start + colon + 1) == Some(&b' ') {
                     colon + 2
                 } else {
                     colon + 1
                 };
-                (Some((colon, value_start)), line_start + value_start)
+                let header = HeaderAt {
+                    key_end: colon,
+                    value_start,
+                    lowered,
+                };
+                (Some(header), line_start + value_start)
             }
             KeyScan::Invalid => (None, line_start),
         };

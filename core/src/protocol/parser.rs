@@ -7,7 +7,7 @@
 use memchr::{memchr, memmem};
 
 use super::config::{ConfigError, ParserConfig, Role};
-use super::frame::{Frame, FrameKind, Span};
+use super::frame::{Frame, FrameKind, ParsedSpan, Span};
 use super::item::{Banner, Item, ParserStats, ProtocolError};
 use super::line::{HeaderScan, find_crlf, scan_headers, split_header};
 
@@ -110,7 +110,7 @@ pub struct Parser {
     state: State,
     failure: Option<ProtocolError>,
     /// Header spans of the frame being read; reused across frames.
-    spans: Vec<Span>,
+    spans: Vec<ParsedSpan>,
     stats: ParserStats,
 }
 
@@ -162,7 +162,7 @@ impl Parser {
     /// Heap bytes held by the parser's buffers.
     #[must_use]
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity() + self.spans.capacity() * size_of::<Span>()
+        self.buf.capacity() + self.spans.capacity() * size_of::<ParsedSpan>()
     }
 
     /// Copies as much of `input` as fits under the buffer bound and returns
@@ -341,7 +341,10 @@ impl Parser {
             return Step::Continue;
         };
         self.spans.clear();
-        self.spans.push(span);
+        self.spans.push(ParsedSpan {
+            span,
+            lowered: None,
+        });
         self.state = State::Headers {
             kind,
             next: end + 2,
@@ -359,9 +362,15 @@ impl Parser {
         let spans = &mut self.spans;
         let mut malformed = 0;
         let scan = scan_headers(window, next, |start, end, header| match header {
-            Some((key_end, value_start)) => {
-                spans.push(span_of(start, end, start + key_end, start + value_start));
-            }
+            Some(header) => spans.push(ParsedSpan {
+                span: span_of(
+                    start,
+                    end,
+                    start + header.key_end,
+                    start + header.value_start,
+                ),
+                lowered: header.lowered,
+            }),
             // A malformed line inside a frame: drop the line, keep the frame.
             None => malformed += 1,
         });
@@ -396,12 +405,10 @@ impl Parser {
                 };
                 return Step::Continue;
             };
-            self.spans.push(span_of(
-                next,
-                newline - 1,
-                next + key_end,
-                next + value_start,
-            ));
+            self.spans.push(ParsedSpan {
+                span: span_of(next, newline - 1, next + key_end, next + value_start),
+                lowered: None,
+            });
             next = newline + 1;
         }
     }
