@@ -106,7 +106,12 @@ fn scan_key(line: &[u8]) -> KeyScan {
     let mut at = 0;
     if swar::has_word(line.len(), swar::WORD) {
         let (low, high) = (swar::load(line, 0), swar::load(line, swar::WORD));
-        let colon = pair(swar::lanes_equal(low, b':'), swar::lanes_equal(high, b':'));
+        // Only the first stop lane is read, so the first-lane tests suffice
+        // (a lane after the first stop may be flagged wrongly; never before).
+        let colon = pair(
+            swar::first_lane_equal(low, b':'),
+            swar::first_lane_equal(high, b':'),
+        );
         let stop = colon | pair(swar::lanes_unprintable(low), swar::lanes_unprintable(high));
         if stop != 0 {
             let bit = stop.trailing_zeros();
@@ -114,7 +119,10 @@ fn scan_key(line: &[u8]) -> KeyScan {
             if (colon >> bit) & 1 == 0 || index == 0 {
                 return KeyScan::Invalid;
             }
-            let paren = pair(swar::lanes_equal(low, b'('), swar::lanes_equal(high, b'('));
+            let paren = pair(
+                swar::first_lane_equal(low, b'('),
+                swar::first_lane_equal(high, b'('),
+            );
             let limit = index.min((paren.trailing_zeros() / 8) as usize);
             let lowered = [
                 swar::lowercase_below(low, limit.min(swar::WORD)),

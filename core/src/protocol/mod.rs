@@ -17,6 +17,9 @@ mod parser;
 mod swar;
 mod value;
 
+#[cfg(test)]
+mod scan_tests;
+
 pub use action::{
     Action, ActionBuilder, ActionError, MAX_ACTION_ID_LEN, MAX_HEADERS, MAX_LINE_LEN, MAX_LINES,
 };

@@ -4,8 +4,8 @@
 //! line costs more in setup than the line itself. These helpers treat a `u64`
 //! as eight byte lanes ("SIMD within a register") with exact per-lane masks:
 //! no lane's result leaks into its neighbour, so the first set lane is always
-//! the first matching byte. `line::tests` checks them against the scalar
-//! definitions on arbitrary input.
+//! the first matching byte. `scan_tests` checks them against the scalar
+//! definitions on generated input.
 
 const LANES: usize = 8;
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -29,6 +29,15 @@ pub(crate) const fn lanes_equal(word: u64, byte: u8) -> u64 {
     let diff = word ^ (ONES * byte as u64);
     // A lane is zero iff neither its low seven bits nor its high bit are set.
     !(((diff & LOW7) + LOW7) | diff) & HIGH
+}
+
+/// High bit set in the first lane equal to `byte`, and perhaps in later
+/// lanes: the borrow of the classic zero-byte test can only flag lanes after
+/// a true match. Cheaper than [`lanes_equal`]; valid where only the first set
+/// lane is read.
+pub(crate) const fn first_lane_equal(word: u64, byte: u8) -> u64 {
+    let diff = word ^ (ONES * byte as u64);
+    diff.wrapping_sub(ONES) & !diff & HIGH
 }
 
 /// High bit set in every lane whose low seven bits are at least `floor`.
