@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let mut sizes = cuts.iter().cycle().map(|cut| usize::from(*cut) + 1);
     let cut = chunked::parse_pieces(config, stream, || sizes.next().unwrap_or(1));
     let bytewise = chunked::parse_chunked(config, stream, 1);
+    let buffered = chunked::parse_push_poll(config, stream, usize::from(cuts[0]) + 1);
     for frame in whole.items.iter().filter_map(Item::as_frame) {
         assert!(
             frame.heap_size() <= 5 * 65_536,
@@ -39,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         );
         assert!(!frame.is_empty());
     }
-    for other in [&cut, &bytewise] {
+    for other in [&cut, &bytewise, &buffered] {
         assert_eq!(whole.items, other.items, "items differ by chunking");
         assert_eq!(whole.error, other.error, "errors differ by chunking");
         assert_eq!(whole.stats, other.stats, "counters differ by chunking");

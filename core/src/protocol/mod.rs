@@ -13,6 +13,7 @@ mod config;
 mod frame;
 mod item;
 mod line;
+mod machine;
 mod parser;
 mod swar;
 mod value;

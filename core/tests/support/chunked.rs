@@ -73,3 +73,41 @@ pub(crate) fn parse_pieces(
 pub(crate) fn parse_chunked(config: ParserConfig, stream: &[u8], chunk: usize) -> Outcome {
     parse_pieces(config, stream, || chunk)
 }
+
+/// Parses `stream` through `push` and `poll` (always through the buffer),
+/// `chunk` bytes at a time, instead of `feed` (which reads in place when it can).
+pub(crate) fn parse_push_poll(config: ParserConfig, stream: &[u8], chunk: usize) -> Outcome {
+    let mut parser = Parser::new(config).expect("test config is valid");
+    let mut items = Vec::new();
+    let mut error = None;
+    'stream: for piece in stream.chunks(chunk.max(1)) {
+        let mut rest = piece;
+        loop {
+            let taken = parser.push(rest);
+            rest = &rest[taken..];
+            loop {
+                match parser.poll() {
+                    Ok(Some(item)) => items.push(item),
+                    Ok(None) => break,
+                    Err(failure) => {
+                        error = Some(failure);
+                        break 'stream;
+                    }
+                }
+            }
+            if rest.is_empty() {
+                break;
+            }
+        }
+    }
+    let mut stats = parser.stats();
+    if error.is_some() {
+        stats.bytes = 0;
+        stats.bytes_skipped = 0;
+    }
+    Outcome {
+        items,
+        error,
+        stats,
+    }
+}

@@ -9,12 +9,19 @@ use apn_ami_core::protocol::{Frame, ParserConfig};
 #[path = "chunked.rs"]
 mod chunked;
 #[allow(unused_imports)] // each test file uses its own part
-pub(crate) use chunked::{Outcome, parse_chunked, parse_pieces};
+pub(crate) use chunked::{Outcome, parse_chunked, parse_pieces, parse_push_poll};
 
 /// Parses `stream` whole, one byte at a time and in 7-byte chunks, asserts
 /// the three agree, and returns the outcome.
 pub(crate) fn parse_all_ways(config: ParserConfig, stream: &[u8]) -> Outcome {
     let whole = parse_chunked(config, stream, stream.len());
+    for chunk in [1, 7, 4096] {
+        let buffered = parse_push_poll(config, stream, chunk);
+        assert_eq!(
+            whole, buffered,
+            "push/poll in {chunk}-byte pieces disagrees with feed"
+        );
+    }
     for chunk in [1, 7] {
         let chunked = parse_chunked(config, stream, chunk);
         assert_eq!(

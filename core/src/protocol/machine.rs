@@ -1,0 +1,438 @@
+//! [`Machine`]: the parser's state machine, over whatever bytes it is shown.
+//!
+//! It never looks at how the bytes were split: every decision waits until the
+//! bytes it depends on are present, so any chunking of one stream yields the
+//! same items, the same counters and the same errors. It owns no stream
+//! buffer: [`Parser`](super::Parser) shows it either its bounded buffer or,
+//! when nothing is pending, the caller's bytes directly.
+
+use memchr::{memchr, memmem};
+
+use super::config::{ParserConfig, Role};
+use super::frame::{Frame, FrameKind, ParsedSpan, Span};
+use super::item::{Banner, Item, ParserStats, ProtocolError};
+use super::line::{HeaderScan, find_crlf, scan_headers, split_header};
+
+/// The frame terminator: the CRLF of the last line, then an empty line.
+const BLANK_LINE: &[u8] = b"\r\n\r\n";
+/// The end of a legacy `Response: Follows` Command answer.
+const END_COMMAND: &[u8] = b"--END COMMAND--\r\n\r\n";
+/// Every AMI banner (and AMI proxies') starts with this.
+const BANNER_PREFIX: &[u8] = b"Asterisk Call Manager";
+/// A banner line longer than this is not a banner.
+const BANNER_LINE_MAX: usize = 1024;
+/// How much of a bad first line an error quotes.
+const QUOTE_MAX: usize = 64;
+
+/// What ends the stretch of bytes being discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Terminator {
+    BlankLine,
+    EndCommand,
+}
+
+impl Terminator {
+    const fn pattern(self) -> &'static [u8] {
+        match self {
+            Self::BlankLine => BLANK_LINE,
+            Self::EndCommand => END_COMMAND,
+        }
+    }
+}
+
+/// Where the parser is in the stream. Offsets are relative to the first
+/// unconsumed byte, which is also the start of the frame being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for `Asterisk Call Manager/x.y.z`.
+    Banner,
+    /// Between frames: skipping blank lines and garbage lines.
+    FrameStart,
+    /// Reading header lines; `next` is where the next line starts.
+    Headers {
+        kind: FrameKind,
+        next: usize,
+        follows: bool,
+    },
+    /// Reading a legacy Command body; searched without a match up to `scanned`.
+    Body { body_start: usize, scanned: usize },
+    /// Dropping bytes up to the next terminator; `run_start` is the stream
+    /// offset where the oversized frame began.
+    Discard {
+        terminator: Terminator,
+        run_start: u64,
+        scanned: usize,
+    },
+}
+
+/// What one step of the state machine did.
+pub(crate) enum Step {
+    Continue,
+    Wait,
+    Emit(Item),
+}
+
+/// The parser's state between calls. Offsets in [`State`] are relative to the
+/// first byte of the input the machine is shown next.
+#[derive(Debug)]
+pub(crate) struct Machine {
+    pub(crate) config: ParserConfig,
+    /// Stream offset of the next byte shown.
+    offset: u64,
+    state: State,
+    pub(crate) failure: Option<ProtocolError>,
+    /// Header spans of the frame being read; reused across frames.
+    pub(crate) spans: Vec<ParsedSpan>,
+    pub(crate) stats: ParserStats,
+    /// Bytes the current step consumed.
+    consumed: usize,
+}
+
+impl Machine {
+    pub(crate) fn new(config: ParserConfig) -> Self {
+        Self {
+            config,
+            offset: 0,
+            state: Self::initial_state(config),
+            failure: None,
+            spans: Vec::new(),
+            stats: ParserStats::default(),
+            consumed: 0,
+        }
+    }
+
+    const fn initial_state(config: ParserConfig) -> State {
+        if config.expect_banner {
+            State::Banner
+        } else {
+            State::FrameStart
+        }
+    }
+
+    /// Forgets the stream; keeps the counters and the span scratch.
+    pub(crate) fn reset(&mut self) {
+        self.offset = 0;
+        self.state = Self::initial_state(self.config);
+        self.failure = None;
+        self.spans.clear();
+    }
+
+    /// Whether the machine is between frames (so no offset refers into the
+    /// bytes shown so far).
+    pub(crate) const fn between_frames(&self) -> bool {
+        matches!(self.state, State::FrameStart)
+    }
+
+    /// One step over `input`: what happened, and how many leading bytes of
+    /// `input` it consumed (the next call must start after them).
+    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(Step, usize), ProtocolError> {
+        if let Some(error) = &self.failure {
+            return Err(error.clone());
+        }
+        self.consumed = 0;
+        let step = match self.state {
+            State::Banner => self.step_banner(input)?,
+            State::FrameStart => self.step_frame_start(input),
+            State::Headers {
+                kind,
+                next,
+                follows,
+            } => self.step_headers(input, kind, next, follows),
+            State::Body {
+                body_start,
+                scanned,
+            } => self.step_body(input, body_start, scanned),
+            State::Discard {
+                terminator,
+                run_start,
+                scanned,
+            } => self.step_discard(input, terminator, run_start, scanned)?,
+        };
+        Ok((step, self.consumed))
+    }
+
+    fn consume(&mut self, count: usize) {
+        self.consumed += count;
+        self.offset += count as u64;
+    }
+
+    /// Records an unrecoverable error; `poll` checks it before the state.
+    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+        self.stats.protocol_errors += 1;
+        self.failure = Some(error.clone());
+        error
+    }
+
+    /// Starts discarding an oversized frame that began at the current offset.
+    fn discard(&mut self, terminator: Terminator, scanned: usize) -> Step {
+        self.stats.frames_discarded += 1;
+        self.state = State::Discard {
+            terminator,
+            run_start: self.offset,
+            scanned,
+        };
+        Step::Continue
+    }
+
+    fn step_banner(&mut self, input: &[u8]) -> Result<Step, ProtocolError> {
+        let available = input;
+        let window = &available[..available.len().min(BANNER_LINE_MAX + 2)];
+        let line = match find_crlf(window, 0) {
+            Some(end) => &window[..end],
+            None if window.len() < BANNER_LINE_MAX + 2 => return Ok(Step::Wait),
+            None => window,
+        };
+        if !line.starts_with(BANNER_PREFIX) || line.len() > BANNER_LINE_MAX {
+            let quoted = line[..line.len().min(QUOTE_MAX)].escape_ascii().to_string();
+            return Err(self.fail(ProtocolError::NotAmi { first_line: quoted }));
+        }
+        let banner = Banner::new(line);
+        let consumed = line.len() + 2;
+        self.consume(consumed);
+        self.state = State::FrameStart;
+        Ok(Step::Emit(Item::Banner(banner)))
+    }
+
+    fn step_frame_start(&mut self, input: &[u8]) -> Step {
+        let available = input;
+        let blank = available
+            .iter()
+            .take_while(|&&byte| byte == b'\r' || byte == b'\n')
+            .count();
+        if blank > 0 {
+            // Extra blank lines between frames are tolerated, not errors.
+            self.consume(blank);
+            return Step::Continue;
+        }
+        let max = self.config.max_frame_size;
+        let window = &available[..available.len().min(max)];
+        let Some(end) = find_crlf(window, 0) else {
+            if window.len() < max {
+                return Step::Wait;
+            }
+            return self.discard(Terminator::BlankLine, 0);
+        };
+        let line = &window[..end];
+        let start = split_header(line).and_then(|(key_end, value_start)| {
+            let kind = start_kind(&line[..key_end], self.config.role)?;
+            let follows =
+                kind == FrameKind::Response && line[value_start..].eq_ignore_ascii_case(b"Follows");
+            Some((span_of(0, end, key_end, value_start), kind, follows))
+        });
+        let Some((span, kind, follows)) = start else {
+            // Not a frame start: skip this one line and try the next.
+            self.stats.protocol_errors += 1;
+            self.stats.bytes_skipped += (end + 2) as u64;
+            self.consume(end + 2);
+            return Step::Continue;
+        };
+        self.spans.clear();
+        self.spans.push(ParsedSpan {
+            span,
+            lowered: None,
+        });
+        self.state = State::Headers {
+            kind,
+            next: end + 2,
+            follows,
+        };
+        Step::Continue
+    }
+
+    fn step_headers(&mut self, input: &[u8], kind: FrameKind, next: usize, follows: bool) -> Step {
+        if follows {
+            return self.step_follows_headers(input, kind, next);
+        }
+        let window_len = input.len().min(self.config.max_frame_size);
+        let window = &input[..window_len];
+        let spans = &mut self.spans;
+        let mut malformed = 0;
+        let scan = scan_headers(window, next, |start, end, header| match header {
+            Some(header) => spans.push(ParsedSpan {
+                span: span_of(
+                    start,
+                    end,
+                    start + header.key_end,
+                    start + header.value_start,
+                ),
+                lowered: header.lowered,
+            }),
+            // A malformed line inside a frame: drop the line, keep the frame.
+            None => malformed += 1,
+        });
+        self.stats.protocol_errors += malformed;
+        match scan {
+            HeaderScan::Blank(at) => Step::Emit(self.emit(input, kind, at, None, at + 2)),
+            HeaderScan::Incomplete(at) => self.wait_or_discard_headers(window_len, kind, at, false),
+        }
+    }
+
+    /// Legacy Command: headers end at the first line that is not a
+    /// CRLF-terminated header; the raw CLI text follows.
+    fn step_follows_headers(&mut self, input: &[u8], kind: FrameKind, mut next: usize) -> Step {
+        loop {
+            let window_len = input.len().min(self.config.max_frame_size);
+            let window = &input[..window_len];
+            let Some(newline) = memchr(b'\n', &window[next..]).map(|at| next + at) else {
+                return self.wait_or_discard_headers(window_len, kind, next, true);
+            };
+            let crlf_line = newline > next && window[newline - 1] == b'\r';
+            let line = &window[next..newline.saturating_sub(1).max(next)];
+            if crlf_line && line.is_empty() {
+                // A blank line after the headers: an ordinary frame after all.
+                return Step::Emit(self.emit(input, kind, next, None, newline + 1));
+            }
+            let header =
+                split_header(line).filter(|_| crlf_line && !line.ends_with(b"--END COMMAND--"));
+            let Some((key_end, value_start)) = header else {
+                self.state = State::Body {
+                    body_start: next,
+                    scanned: next,
+                };
+                return Step::Continue;
+            };
+            self.spans.push(ParsedSpan {
+                span: span_of(next, newline - 1, next + key_end, next + value_start),
+                lowered: None,
+            });
+            next = newline + 1;
+        }
+    }
+
+    fn wait_or_discard_headers(
+        &mut self,
+        window: usize,
+        kind: FrameKind,
+        next: usize,
+        follows: bool,
+    ) -> Step {
+        if window < self.config.max_frame_size {
+            self.state = State::Headers {
+                kind,
+                next,
+                follows,
+            };
+            return Step::Wait;
+        }
+        if follows {
+            self.discard(Terminator::EndCommand, next)
+        } else {
+            // The blank line may start right at `next`: include the CRLF before it.
+            self.discard(Terminator::BlankLine, next - 2)
+        }
+    }
+
+    fn step_body(&mut self, input: &[u8], body_start: usize, scanned: usize) -> Step {
+        let max = self.config.max_frame_size;
+        let available = input;
+        let window = &available[..available.len().min(max)];
+        if let Some(at) = memmem::find(&window[scanned..], END_COMMAND) {
+            let marker = scanned + at;
+            let body = Some((body_start, marker));
+            let frame = self.emit(
+                input,
+                FrameKind::Response,
+                marker,
+                body,
+                marker + END_COMMAND.len(),
+            );
+            return Step::Emit(frame);
+        }
+        let rescan = window
+            .len()
+            .saturating_sub(END_COMMAND.len() - 1)
+            .max(body_start);
+        if window.len() < max {
+            self.state = State::Body {
+                body_start,
+                scanned: rescan,
+            };
+            return Step::Wait;
+        }
+        self.discard(Terminator::EndCommand, rescan)
+    }
+
+    fn step_discard(
+        &mut self,
+        input: &[u8],
+        terminator: Terminator,
+        run_start: u64,
+        scanned: usize,
+    ) -> Result<Step, ProtocolError> {
+        let pattern = terminator.pattern();
+        let limit = self.config.max_resync_bytes;
+        let available = input;
+        let found = memmem::find(&available[scanned..], pattern);
+        let run_end =
+            self.offset + found.map_or(available.len(), |at| scanned + at + pattern.len()) as u64;
+        if run_end - run_start > limit as u64 {
+            return Err(self.fail(ProtocolError::Desynchronized { limit }));
+        }
+        let Some(at) = found else {
+            // Keep a tail that may hold the start of the terminator.
+            let keep = available.len().min(pattern.len() - 1);
+            let drop = available.len() - keep;
+            self.stats.bytes_skipped += drop as u64;
+            self.consume(drop);
+            self.state = State::Discard {
+                terminator,
+                run_start,
+                scanned: 0,
+            };
+            return Ok(Step::Wait);
+        };
+        let end = scanned + at + pattern.len();
+        self.stats.bytes_skipped += end as u64;
+        self.consume(end);
+        self.state = State::FrameStart;
+        Ok(Step::Continue)
+    }
+
+    /// Builds the frame from `[0, content_end)` and consumes `[0, frame_end)`.
+    fn emit(
+        &mut self,
+        input: &[u8],
+        kind: FrameKind,
+        content_end: usize,
+        body: Option<(usize, usize)>,
+        frame_end: usize,
+    ) -> Item {
+        let content = &input[..content_end];
+        let body = body.map(|(start, end)| (offset_u32(start), offset_u32(end)));
+        let frame = Frame::assemble(kind, content, &self.spans, body);
+        self.consume(frame_end);
+        self.stats.frames += 1;
+        self.state = State::FrameStart;
+        Item::Frame(frame)
+    }
+}
+
+/// The frame kind a first-line key starts, for this role.
+fn start_kind(key: &[u8], role: Role) -> Option<FrameKind> {
+    let mut lower = [0u8; 8];
+    let key = lower.get_mut(..key.len()).map(|lower| {
+        lower.copy_from_slice(key);
+        lower.make_ascii_lowercase();
+        &*lower
+    })?;
+    let kind = FrameKind::from_first_key(key)?;
+    let allowed = match role {
+        Role::Client => kind != FrameKind::Action,
+        Role::Server => kind == FrameKind::Action,
+    };
+    allowed.then_some(kind)
+}
+
+/// Frame offsets are below the 4 MiB frame ceiling, so they fit in u32.
+fn offset_u32(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
+}
+
+fn span_of(line_start: usize, line_end: usize, key_end: usize, value_start: usize) -> Span {
+    Span {
+        key_start: offset_u32(line_start),
+        key_end: offset_u32(key_end),
+        value_start: offset_u32(value_start),
+        value_end: offset_u32(line_end),
+    }
+}
