@@ -11,10 +11,11 @@
 //! | layer | what it does |
 //! | --- | --- |
 //! | [`protocol`] | frame parser, action writer, frame and value types |
-//! | `correlation` | ActionIDs, pending registry, completion strategies, timeouts |
+//! | [`correlation`] | ActionIDs, pending registry, completion strategies, timeouts |
 //! | `connection` | one server's session: login, outbound buffer, event queue |
 //! | `health` | backoff, circuit breaker, heartbeat, reconnect decisions |
 //! | `cluster` | every server, routing, the single object a runtime drives |
 //! | `observe` | redacted log records and metrics |
 
+pub mod correlation;
 pub mod protocol;

@@ -227,6 +227,14 @@ impl Frame {
         Value::new(&self.storage[span.value_start as usize..span.value_end as usize])
     }
 
+    /// The header at `index` in wire order, if there is one.
+    pub(crate) fn header(&self, index: usize) -> Option<(&str, Value<'_>)> {
+        (index < self.len()).then(|| {
+            let span = self.span(index);
+            (self.key_of(span), self.value_of(span))
+        })
+    }
+
     /// Every header in wire order: normalised key and value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
         (0..self.len()).map(|index| {

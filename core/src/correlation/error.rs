@@ -1,0 +1,52 @@
+//! [`AmiError`]: every way an action can end without its answer.
+
+use std::time::Duration;
+
+/// Which bound refused an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bound {
+    /// Concurrent pending actions of one server.
+    PendingActions,
+    /// Actions waiting for the login to finish.
+    QueuedBeforeLogin,
+    /// Bytes waiting to be written to one server.
+    OutboundBytes,
+}
+
+/// Why an action ended without its answer. Every submitted action ends
+/// exactly once: with its response, or with one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmiError {
+    /// No complete answer before the action's deadline.
+    #[error("no answer within {after:?}")]
+    Timeout {
+        /// The action's time limit.
+        after: Duration,
+    },
+    /// The connection to the server closed while the action was pending.
+    /// Nothing is replayed: the caller decides (Originate is not idempotent).
+    #[error("the connection was lost while the action was pending")]
+    ConnectionLost,
+    /// A bound was full; the action was never sent.
+    #[error("rejected: {bound:?} at its limit of {limit} (depth {depth})")]
+    Rejected {
+        /// Which bound.
+        bound: Bound,
+        /// How full it was.
+        depth: usize,
+        /// Its limit.
+        limit: usize,
+    },
+    /// The client is shutting down and takes no more actions, or the action
+    /// was still pending when the shutdown's grace period ended.
+    #[error("the client is shutting down")]
+    ShuttingDown,
+    /// An event list grew past its cap; the rest of it is discarded.
+    #[error("the event list passed its cap of {max_items} items or {max_bytes} bytes")]
+    ListTooLong {
+        /// The item cap.
+        max_items: usize,
+        /// The byte cap.
+        max_bytes: usize,
+    },
+}
