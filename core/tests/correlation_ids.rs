@@ -117,7 +117,9 @@ fn strategies_by_action_name() {
 
 fn response(wire: &str) -> Response {
     let t0 = epoch();
-    let mut pending = apn_ami_core::correlation::PendingRegistry::new(Default::default());
+    let mut pending = apn_ami_core::correlation::PendingRegistry::new(
+        apn_ami_core::correlation::RegistryLimits::default(),
+    );
     pending
         .insert(
             1,
