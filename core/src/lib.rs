@@ -15,7 +15,8 @@
 //! | `connection` | one server's session: login, outbound buffer, event queue |
 //! | `health` | backoff, circuit breaker, heartbeat, reconnect decisions |
 //! | `cluster` | every server, routing, the single object a runtime drives |
-//! | `observe` | redacted log records and metrics |
+//! | [`observe`] | redacted log records and metrics |
 
 pub mod correlation;
+pub mod observe;
 pub mod protocol;
