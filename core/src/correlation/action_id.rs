@@ -105,10 +105,16 @@ impl ActionIds {
     pub fn next_id(&mut self) -> (u64, &str) {
         let sequence = self.next;
         self.next += 1;
+        (sequence, self.id_of(sequence))
+    }
+
+    /// The ActionID of an earlier `sequence` (for an action queued before
+    /// login and written later).
+    pub fn id_of(&mut self, sequence: u64) -> &str {
         self.current.clear();
         self.current.push_str(&self.prefix);
         let _infallible = write!(self.current, "{sequence}");
-        (sequence, &self.current)
+        &self.current
     }
 
     /// The sequence an ActionID carries when it is one of ours, else `None`.

@@ -126,6 +126,12 @@ impl PendingRegistry {
         self.entries.is_empty()
     }
 
+    /// Whether the action with ActionID sequence `sequence` is pending.
+    #[must_use]
+    pub fn contains(&self, sequence: u64) -> bool {
+        self.entries.contains_key(&sequence)
+    }
+
     /// The earliest deadline of any entry.
     #[must_use]
     pub fn next_deadline(&self) -> Option<Instant> {

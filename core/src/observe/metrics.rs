@@ -92,6 +92,8 @@ pub struct Counters {
     pub bytes_sent: u64,
     /// Heartbeats that got no answer in time (counter).
     pub heartbeat_failures: u64,
+    /// Connections closed for passing their memory budget (counter).
+    pub memory_budget_closes: u64,
 }
 
 /// Every metric of one server, labelled `server_key` and `server_host`.
@@ -170,7 +172,7 @@ struct Family {
     value: fn(&Counters) -> u64,
 }
 
-const FAMILIES: [Family; 9] = [
+const FAMILIES: [Family; 10] = [
     Family {
         name: "ami_dropped_events_total",
         kind: "counter",
@@ -224,6 +226,12 @@ const FAMILIES: [Family; 9] = [
         kind: "counter",
         help: "Heartbeat pings that got no pong in time.",
         value: |c| c.heartbeat_failures,
+    },
+    Family {
+        name: "ami_memory_budget_closes_total",
+        kind: "counter",
+        help: "Connections closed at once for passing their memory budget.",
+        value: |c| c.memory_budget_closes,
     },
 ];
 

@@ -72,6 +72,16 @@ impl Action {
         Self::builder(name).build()
     }
 
+    /// A header-less action with a fixed, known-valid name (`Ping`,
+    /// `Logoff`), for the client's own use.
+    pub(crate) fn builtin(name: &'static str) -> Self {
+        debug_assert!(Self::new(name).is_ok(), "{name} is a valid action name");
+        Self {
+            name: name.into(),
+            wire: Box::new([]),
+        }
+    }
+
     /// The action's name.
     #[must_use]
     pub fn name(&self) -> &str {
@@ -122,6 +132,13 @@ impl Action {
                 });
             }
         }
+        self.write_to(action_id, out);
+        Ok(())
+    }
+
+    /// [`Action::encode`] for an ActionID known to be valid (the client's
+    /// own, from `correlation::ActionIds`).
+    pub(crate) fn write_to(&self, action_id: Option<&str>, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len(action_id.map(str::len)));
         out.extend_from_slice(b"Action: ");
         out.extend_from_slice(self.name.as_bytes());
@@ -133,7 +150,6 @@ impl Action {
         }
         out.extend_from_slice(&self.wire);
         out.extend_from_slice(b"\r\n");
-        Ok(())
     }
 }
 
