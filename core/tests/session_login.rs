@@ -10,6 +10,8 @@ mod rig;
 use apn_ami_core::connection::{AuthMethod, CloseReason, SessionOutput, SessionState};
 use apn_ami_core::correlation::AmiError;
 use apn_ami_core::protocol::Action;
+use std::fmt::Write as _;
+
 use md5::{Digest, Md5};
 use rig::{Rig, SECRET, config};
 
@@ -73,10 +75,12 @@ fn md5_challenge_login() {
         "Response: Success\r\nActionID: {id}\r\nChallenge: 840382147\r\n\r\n"
     ));
     let login = rig.written();
-    let key: String = Md5::digest(format!("840382147{SECRET}").as_bytes())
+    let key = Md5::digest(format!("840382147{SECRET}").as_bytes())
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+        .fold(String::new(), |mut hex, byte| {
+            write!(hex, "{byte:02x}").unwrap();
+            hex
+        });
     assert_eq!(
         pairs(&login[0]),
         expect(&[

@@ -7,6 +7,7 @@ mod frames;
 #[path = "support/rig.rs"]
 mod rig;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use apn_ami_core::connection::{
@@ -271,7 +272,7 @@ fn event_queue_overflow_drops_the_oldest_with_an_exact_count_and_a_warning() {
     rig.log_in();
     let mut flood = String::new();
     for n in 0..250 {
-        flood.push_str(&format!("Event: Newstate\r\nSeq: {n}\r\n\r\n"));
+        write!(flood, "Event: Newstate\r\nSeq: {n}\r\n\r\n").unwrap();
     }
     let now = rig.now();
     rig.session.handle_input(flood.as_bytes(), now);
@@ -341,11 +342,13 @@ fn responses_are_never_dropped_by_an_event_flood() {
     let id = sent[0].action_id().unwrap().to_string();
     let mut flood = String::new();
     for n in 0..1000 {
-        flood.push_str(&format!("Event: VarSet\r\nValue: {n}\r\n\r\n"));
+        write!(flood, "Event: VarSet\r\nValue: {n}\r\n\r\n").unwrap();
         if n == 500 {
-            flood.push_str(&format!(
+            write!(
+                flood,
                 "Response: Success\r\nActionID: {id}\r\nPing: Pong\r\n\r\n"
-            ));
+            )
+            .unwrap();
         }
     }
     rig.server_says(&flood);
@@ -514,9 +517,7 @@ fn the_memory_budget_closes_the_connection() {
     rig.written();
     let mut flood = String::new();
     for n in 0..2_000 {
-        flood.push_str(&format!(
-            "Event: VarSet\r\nVariable: X\r\nValue: {n}\r\n\r\n"
-        ));
+        write!(flood, "Event: VarSet\r\nVariable: X\r\nValue: {n}\r\n\r\n").unwrap();
     }
     rig.server_says(&flood);
     assert!(rig.outputs.contains(&SessionOutput::Close {
