@@ -530,3 +530,51 @@ fn the_memory_budget_closes_the_connection() {
     assert!(rig.logs.iter().any(|r| r.message.contains("memory budget")));
     assert!(rig.session.heap_size() <= 300_000);
 }
+
+#[test]
+fn a_rejected_actions_headers_are_logged_redacted() {
+    let mut settings = config(AuthMethod::Plain);
+    settings.registry = RegistryLimits {
+        max_pending: 1,
+        ..RegistryLimits::default()
+    };
+    settings.redactor = apn_ami_core::observe::Redactor::new(["PIN"]);
+    let mut rig = Rig::new(settings);
+    rig.log_in();
+    rig.submit(ping()).unwrap();
+    let originate = Action::builder("Originate")
+        .header("Channel", "PJSIP/100")
+        .variable("PIN", "4711")
+        .variable("QUEUE", "sales")
+        .header("Secret", "not-for-logs")
+        .build()
+        .unwrap();
+    rig.submit(originate).unwrap_err();
+    let warning = rig
+        .logs
+        .iter()
+        .find(|r| r.message.contains("rejected"))
+        .unwrap();
+    let headers = warning.field("headers").unwrap().to_string();
+    assert_eq!(
+        headers,
+        "Channel: PJSIP/100; Variable: PIN=********; Variable: QUEUE=sales; Secret: ********"
+    );
+    let everything = format!("{:?}", rig.logs);
+    assert!(!everything.contains("4711") && !everything.contains("not-for-logs"));
+}
+
+#[test]
+fn a_timeout_is_logged_with_its_action_id() {
+    let mut rig = ready();
+    rig.submit(ping()).unwrap();
+    let id = rig.written()[0].action_id().unwrap().to_string();
+    rig.tick(30_000);
+    let record = rig
+        .logs
+        .iter()
+        .find(|r| r.message == "action timed out")
+        .unwrap();
+    assert_eq!(record.action_id.as_deref(), Some(id.as_str()));
+    assert_eq!(record.level, Level::Warn);
+}

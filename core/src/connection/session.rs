@@ -224,6 +224,7 @@ impl Session {
         let logged_in = self.is_logged_in();
         if !logged_in && self.queued.len() >= self.config.max_queued_before_login {
             return Err(self.reject(
+                &action,
                 Bound::QueuedBeforeLogin,
                 self.queued.len(),
                 self.config.max_queued_before_login,
@@ -241,7 +242,7 @@ impl Session {
                 depth,
                 limit,
             }) => {
-                return Err(self.reject(bound, depth, limit));
+                return Err(self.reject(&action, bound, depth, limit));
             }
             Err(other) => return Err(other),
         };
@@ -291,6 +292,8 @@ impl Session {
         self.registry
             .expire(now, |completion| expired.push(completion));
         for completion in expired {
+            let id = self.ids.id_of(completion.handle.0).to_owned();
+            self.log(LogRecord::new(Level::Warn, "action timed out").action_id(&id));
             self.complete(completion, now);
         }
         if !self.queued.is_empty() {
@@ -409,15 +412,27 @@ impl Session {
         self.logs.push(record);
     }
 
-    fn reject(&mut self, bound: Bound, depth: usize, limit: usize) -> AmiError {
+    /// Counts and reports a refused action; its headers appear redacted.
+    fn reject(&mut self, action: &Action, bound: Bound, depth: usize, limit: usize) -> AmiError {
         self.metrics.counters.rejected_actions += 1;
         self.metrics
             .record_action(Outcome::Rejected, Duration::ZERO);
+        let headers: Vec<String> = action
+            .headers()
+            .map(|(key, value)| {
+                format!(
+                    "{key}: {}",
+                    self.config.redactor.header(key, value.as_bytes())
+                )
+            })
+            .collect();
         self.log(
             LogRecord::new(Level::Warn, "action rejected: a bound is full")
                 .text("bound", format!("{bound:?}"))
                 .count("depth", depth as u64)
-                .count("limit", limit as u64),
+                .count("limit", limit as u64)
+                .text("action", action.name())
+                .text("headers", headers.join("; ")),
         );
         AmiError::Rejected {
             bound,
