@@ -171,3 +171,12 @@ fn command_output_in_both_formats() {
     let none = response("Response: Success\r\nActionID: 7\r\n\r\n");
     assert!(lines(&none).is_empty());
 }
+
+#[test]
+fn instance_ids_from_seeds_are_stable_and_spread() {
+    assert_eq!(InstanceId::from_seed(0), InstanceId::from_seed(0));
+    let ids: std::collections::HashSet<u32> = (0..10_000)
+        .map(|seed| InstanceId::from_seed(seed).0)
+        .collect();
+    assert_eq!(ids.len(), 10_000, "consecutive seeds give distinct ids");
+}

@@ -66,6 +66,28 @@ pub struct InvalidServerKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InstanceId(pub u32);
 
+impl InstanceId {
+    /// The instance id a seed gives: the seed through the `SplitMix64`
+    /// finaliser, so neighbouring seeds (a restarted process, a simulator
+    /// sweep) give unrelated ids, and one seed always gives the same.
+    ///
+    /// ```
+    /// use apn_ami_core::correlation::InstanceId;
+    ///
+    /// assert_eq!(InstanceId::from_seed(7), InstanceId::from_seed(7));
+    /// assert_ne!(InstanceId::from_seed(7), InstanceId::from_seed(8));
+    /// ```
+    #[must_use]
+    pub const fn from_seed(seed: u64) -> Self {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        // The high half: the best-mixed bits of the finaliser.
+        Self((z >> 32) as u32)
+    }
+}
+
 /// Hands out one server's ActionIDs and recognises them in responses.
 ///
 /// ```
