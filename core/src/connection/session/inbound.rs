@@ -1,0 +1,119 @@
+//! What the server sends: banner, responses, events.
+
+use std::time::Instant;
+
+use super::{DROP_REPORT_INTERVAL, Handshake, Session};
+use crate::connection::state::CloseReason;
+use crate::correlation::Dispatch;
+use crate::observe::{Level, LogRecord};
+use crate::protocol::{Frame, FrameKind, Item};
+
+impl Session {
+    pub(super) fn on_item(&mut self, item: Item, now: Instant) {
+        match item {
+            Item::Banner(banner) => {
+                if matches!(self.handshake, Handshake::AwaitBanner { .. }) {
+                    self.log(
+                        LogRecord::new(Level::Info, "banner received")
+                            .text("banner", banner.line()),
+                    );
+                    self.start_login(now);
+                }
+            }
+            Item::Frame(frame) if frame.kind() == FrameKind::Response => {
+                self.on_response(frame, now);
+            }
+            Item::Frame(frame) => self.on_event(frame, now),
+        }
+    }
+
+    pub(super) fn sequence_of(&self, frame: &Frame) -> Option<u64> {
+        frame
+            .action_id()
+            .and_then(|id| self.ids.sequence_of(id.as_bytes()))
+    }
+
+    pub(super) fn on_response(&mut self, frame: Frame, now: Instant) {
+        let Some(sequence) = self.sequence_of(&frame) else {
+            self.log(LogRecord::new(
+                Level::Debug,
+                "response without one of our ActionIDs dropped",
+            ));
+            return;
+        };
+        match self.handshake {
+            Handshake::Challenge {
+                sequence: expected,
+                deadline,
+            } if expected == sequence => {
+                return self.on_challenge(&frame, deadline, now);
+            }
+            Handshake::Login {
+                sequence: expected, ..
+            } if expected == sequence => {
+                return self.on_login(&frame, now);
+            }
+            _ => {}
+        }
+        if self
+            .heartbeat
+            .outstanding
+            .is_some_and(|(ping, _)| ping == sequence)
+        {
+            return self.on_pong();
+        }
+        if self
+            .shutdown
+            .is_some_and(|shutdown| shutdown.logoff == Some(sequence))
+        {
+            self.request_close(CloseReason::Shutdown);
+            return;
+        }
+        match self.registry.on_response(sequence, frame, now) {
+            Dispatch::Completed(completion) => self.complete(completion, now),
+            Dispatch::Consumed => {}
+            Dispatch::Unmatched(_) => {
+                self.log(LogRecord::new(
+                    Level::Debug,
+                    "late or unknown response dropped",
+                ));
+            }
+        }
+    }
+
+    pub(super) fn on_event(&mut self, frame: Frame, now: Instant) {
+        let event = match self.sequence_of(&frame) {
+            Some(sequence) => match self.registry.on_event(sequence, frame, now) {
+                Dispatch::Completed(completion) => return self.complete(completion, now),
+                Dispatch::Consumed => return,
+                Dispatch::Unmatched(frame) => frame,
+            },
+            None => frame,
+        };
+        if self.events.push(event, self.config.event_queue_capacity) {
+            self.metrics.counters.dropped_events += 1;
+            self.unreported_drops += 1;
+            if self.next_drop_report.is_none() {
+                self.report_drops_now(now);
+            }
+        }
+    }
+
+    pub(super) fn report_drops_now(&mut self, now: Instant) {
+        self.log(
+            LogRecord::new(Level::Warn, "event queue full; oldest events dropped")
+                .count("dropped", self.unreported_drops)
+                .count("queue_depth", self.events.len() as u64),
+        );
+        self.unreported_drops = 0;
+        self.next_drop_report = Some(now + DROP_REPORT_INTERVAL);
+    }
+
+    pub(super) fn report_drops(&mut self, now: Instant) {
+        match self.next_drop_report {
+            Some(due) if now >= due && self.unreported_drops > 0 => self.report_drops_now(now),
+            Some(due) if now >= due => self.next_drop_report = None,
+            _ => {}
+        }
+    }
+}
