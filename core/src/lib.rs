@@ -13,11 +13,12 @@
 //! | [`protocol`] | frame parser, action writer, frame and value types |
 //! | [`correlation`] | ActionIDs, pending registry, completion strategies, timeouts |
 //! | [`connection`] | one server's session: login, outbound buffer, event queue |
-//! | `health` | backoff, circuit breaker, heartbeat, reconnect decisions |
+//! | [`health`] | backoff, circuit breaker, health states, reconnect decisions |
 //! | `cluster` | every server, routing, the single object a runtime drives |
 //! | [`observe`] | redacted log records and metrics |
 
 pub mod connection;
 pub mod correlation;
+pub mod health;
 pub mod observe;
 pub mod protocol;
