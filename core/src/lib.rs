@@ -14,9 +14,10 @@
 //! | [`correlation`] | ActionIDs, pending registry, completion strategies, timeouts |
 //! | [`connection`] | one server's session: login, outbound buffer, event queue |
 //! | [`health`] | backoff, circuit breaker, health states, reconnect decisions |
-//! | `cluster` | every server, routing, the single object a runtime drives |
+//! | [`cluster`] | every server, routing, the single object a runtime drives |
 //! | [`observe`] | redacted log records and metrics |
 
+pub mod cluster;
 pub mod connection;
 pub mod correlation;
 pub mod health;
