@@ -1,9 +1,15 @@
 //! The cluster layer: many servers behind one object.
 //!
-//! Today: [`RoutingStrategy`] with [`RoundRobin`], [`Failover`] and
-//! [`Sticky`]. The `Cluster` that owns every server's session and is the one
-//! object a runtime drives comes next.
+//! - [`Cluster`] owns every server's session, connection manager and health,
+//!   and is the single object a runtime drives.
+//! - [`RoutingStrategy`] picks a server: [`RoundRobin`], [`Failover`] or
+//!   [`Sticky`]; only healthy servers are ever eligible.
 
+mod engine;
 mod routing;
 
+pub use engine::{
+    Cluster, ClusterConfig, ClusterConfigError, ClusterHandle, ClusterOutput, Route, Routing,
+    ServerConfig, ServerId,
+};
 pub use routing::{Failover, RoundRobin, RoutingStrategy, Sticky};

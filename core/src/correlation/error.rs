@@ -41,6 +41,21 @@ pub enum AmiError {
     /// was still pending when the shutdown's grace period ended.
     #[error("the client is shutting down")]
     ShuttingDown,
+    /// No server is eligible (all disconnected, degraded or circuit-open).
+    #[error("no healthy server to send the action to")]
+    NoHealthyServer,
+    /// The targeted server's circuit breaker is open.
+    #[error("the server's circuit breaker is open")]
+    CircuitOpen,
+    /// The targeted server is not logged in and healthy.
+    #[error("the server is not available (disconnected or degraded)")]
+    ServerUnavailable,
+    /// The targeted server is not part of the cluster.
+    #[error("no server {index} in the cluster")]
+    UnknownServer {
+        /// The index asked for.
+        index: usize,
+    },
     /// An event list grew past its cap; the rest of it is discarded.
     #[error("the event list passed its cap of {max_items} items or {max_bytes} bytes")]
     ListTooLong {

@@ -94,6 +94,12 @@ pub struct Counters {
     pub heartbeat_failures: u64,
     /// Connections closed for passing their memory budget (counter).
     pub memory_budget_closes: u64,
+    /// Reconnect attempts after the first connection (counter).
+    pub reconnects: u64,
+    /// The circuit breaker: 0 closed, 1 half-open, 2 open (gauge).
+    pub circuit_state: u64,
+    /// Actions the router sent to this server (counter).
+    pub routed_actions: u64,
 }
 
 /// Every metric of one server, labelled `server_key` and `server_host`.
@@ -172,7 +178,7 @@ struct Family {
     value: fn(&Counters) -> u64,
 }
 
-const FAMILIES: [Family; 10] = [
+const FAMILIES: [Family; 13] = [
     Family {
         name: "ami_dropped_events_total",
         kind: "counter",
@@ -232,6 +238,24 @@ const FAMILIES: [Family; 10] = [
         kind: "counter",
         help: "Connections closed at once for passing their memory budget.",
         value: |c| c.memory_budget_closes,
+    },
+    Family {
+        name: "ami_reconnects_total",
+        kind: "counter",
+        help: "Reconnect attempts after the first connection.",
+        value: |c| c.reconnects,
+    },
+    Family {
+        name: "ami_circuit_state",
+        kind: "gauge",
+        help: "The server's circuit breaker: 0 closed, 1 half-open, 2 open.",
+        value: |c| c.circuit_state,
+    },
+    Family {
+        name: "ami_routed_actions_total",
+        kind: "counter",
+        help: "Actions the router sent to this server.",
+        value: |c| c.routed_actions,
     },
 ];
 

@@ -225,7 +225,14 @@ impl Session {
             Ok(_) => Outcome::Error,
             Err(AmiError::Timeout { .. }) => Outcome::Timeout,
             Err(AmiError::ConnectionLost) => Outcome::ConnectionLost,
-            Err(AmiError::Rejected { .. }) => Outcome::Rejected,
+            // Routing refusals never reach a session; they count as rejections.
+            Err(
+                AmiError::Rejected { .. }
+                | AmiError::NoHealthyServer
+                | AmiError::CircuitOpen
+                | AmiError::ServerUnavailable
+                | AmiError::UnknownServer { .. },
+            ) => Outcome::Rejected,
             Err(AmiError::ShuttingDown) => Outcome::ShuttingDown,
             Err(AmiError::ListTooLong { .. }) => Outcome::ListTooLong,
         };

@@ -17,9 +17,10 @@ use super::outbound::Outbound;
 use super::state::{CloseReason, SessionOutput, SessionState, SubmitOptions};
 use crate::correlation::{
     ActionHandle, ActionIds, AmiError, Bound, CompletionStrategy, InstanceId, PendingRegistry,
+    ServerKey,
 };
-use crate::observe::{Level, LogQueue, LogRecord, Outcome, ServerMetrics};
-use crate::protocol::{Action, Item, Parser};
+use crate::observe::{Counters, Level, LogQueue, LogRecord, Outcome, ServerMetrics};
+use crate::protocol::{Action, Frame, Item, Parser};
 
 /// How often, at most, a full event queue is reported after the first drop.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -121,6 +122,24 @@ impl Session {
     #[must_use]
     pub const fn state(&self) -> SessionState {
         self.state
+    }
+
+    /// The server's key.
+    #[must_use]
+    pub const fn server_key(&self) -> &ServerKey {
+        &self.config.server_key
+    }
+
+    /// The server's `host:port`, as configured for logs and labels.
+    #[must_use]
+    pub fn server_host(&self) -> &str {
+        &self.config.server_host
+    }
+
+    /// Counters the cluster keeps in this server's metrics (reconnects,
+    /// breaker, routing).
+    pub(crate) const fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.metrics.counters
     }
 
     /// This server's metrics.
@@ -379,12 +398,34 @@ impl Session {
     /// The next output: control outputs and completions first, then events
     /// from the bounded event queue.
     pub fn poll_output(&mut self) -> Option<SessionOutput> {
-        if let Some(output) = self.outputs.pop_front() {
-            return Some(output);
-        }
+        self.poll_control()
+            .or_else(|| self.poll_event().map(SessionOutput::Event))
+    }
+
+    /// The next control output or completion, leaving events queued: a
+    /// cluster takes these at once and drains events fairly across servers.
+    pub fn poll_control(&mut self) -> Option<SessionOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// The next event from the bounded event queue.
+    pub fn poll_event(&mut self) -> Option<Frame> {
         let event = self.events.pop()?;
         self.metrics.counters.event_queue_depth = self.events.len() as u64;
-        Some(SessionOutput::Event(event))
+        Some(event)
+    }
+
+    /// Gives the connection up at once (an emergency): every pending action
+    /// ends with [`AmiError::ConnectionLost`], buffers are freed, and the
+    /// runtime is asked to close the socket if one is open.
+    pub fn abort(&mut self, reason: CloseReason, now: Instant) {
+        if self.is_connected() {
+            self.request_close(reason);
+        }
+        self.lose_connection(&AmiError::ConnectionLost, now);
+        self.metrics.counters.dropped_events += self.events.len() as u64;
+        self.events.terminate();
+        self.refresh_gauges();
     }
 
     /// The next log record, already redacted.

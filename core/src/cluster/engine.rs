@@ -1,0 +1,593 @@
+//! [`Cluster`]: every server's session, their reconnects and health, and the
+//! router — the single object a runtime drives.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use super::routing::{Failover, RoundRobin, RoutingStrategy, Sticky};
+use crate::connection::{
+    CloseReason, Session, SessionConfig, SessionConfigError, SessionOutput, SubmitOptions,
+};
+use crate::correlation::{ActionHandle, AmiError, InstanceId, Response};
+use crate::health::{
+    Backoff, BreakerConfig, BreakerState, ConnectionManager, HealthState, SeededRng,
+};
+use crate::observe::{Level, LogQueue, LogRecord, ServerMetrics, render_prometheus};
+use crate::protocol::{Action, Frame};
+
+/// A server's place in the cluster: its index in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerId(pub usize);
+
+/// One server: its session settings and where to connect.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The session's settings (server key, credentials, bounds).
+    pub session: SessionConfig,
+    /// What the runtime connects to, `host:port`.
+    pub address: String,
+}
+
+/// Which routing strategy the cluster uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routing {
+    /// Each healthy server in turn.
+    RoundRobin,
+    /// The first healthy server in this order of server indexes.
+    Failover(Vec<usize>),
+    /// The same routing key on the same server (rendezvous hashing).
+    Sticky,
+}
+
+/// The cluster's settings.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The servers, in order.
+    pub servers: Vec<ServerConfig>,
+    /// How actions without an explicit server pick one.
+    pub routing: Routing,
+    /// Reconnect delays.
+    pub backoff: Backoff,
+    /// Per-server circuit breakers.
+    pub breaker: BreakerConfig,
+    /// Heap bytes all servers' buffers and queues may hold together; past it
+    /// the client shuts down at once.
+    pub memory_budget_bytes: usize,
+    /// Cluster log records that may wait to be drained.
+    pub log_capacity: usize,
+}
+
+impl ClusterConfig {
+    /// Round-robin over `servers`, default backoff and breaker, 512 MiB budget.
+    #[must_use]
+    pub fn new(servers: Vec<ServerConfig>) -> Self {
+        Self {
+            servers,
+            routing: Routing::RoundRobin,
+            backoff: Backoff::default(),
+            breaker: BreakerConfig::default(),
+            memory_budget_bytes: 512 * 1024 * 1024,
+            log_capacity: 4096,
+        }
+    }
+}
+
+/// A cluster setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterConfigError {
+    /// No server configured.
+    #[error("a cluster needs at least one server")]
+    NoServers,
+    /// Two servers share a key (ActionIDs and metrics would be ambiguous).
+    #[error("server key {0:?} is used twice")]
+    DuplicateKey(String),
+    /// The backoff cannot keep its floor and cap.
+    #[error("backoff must have base ≥ 100 ms, cap ≥ base and factor ≥ 1")]
+    Backoff,
+    /// The breaker needs at least one failure to open.
+    #[error("the breaker's failure threshold must be at least 1")]
+    Breaker,
+    /// A server's session settings.
+    #[error("server {index}: {error}")]
+    Session {
+        /// Which server.
+        index: usize,
+        /// What is wrong.
+        error: SessionConfigError,
+    },
+}
+
+/// Where an action goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// Any healthy server, as the routing strategy picks.
+    Any,
+    /// The server the routing strategy picks for this key (a channel, an
+    /// account); with `Sticky`, the same key keeps the same server.
+    Key(&'a [u8]),
+    /// This server, or a typed error at once if it is not healthy.
+    Server(ServerId),
+}
+
+/// An action in the cluster: its server and its handle there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClusterHandle {
+    /// The server it went to.
+    pub server: ServerId,
+    /// Its handle on that server.
+    pub action: ActionHandle,
+}
+
+/// What the cluster tells its runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterOutput {
+    /// Open a socket to `address`, then call `handle_connected` (or
+    /// `handle_disconnected` if it fails).
+    Connect {
+        /// Which server.
+        server: ServerId,
+        /// Where.
+        address: String,
+    },
+    /// Close this server's socket, then call `handle_disconnected`.
+    Close {
+        /// Which server.
+        server: ServerId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// An action ended (exactly once).
+    Completed {
+        /// Which action.
+        handle: ClusterHandle,
+        /// Its answer or why there is none.
+        result: Result<Response, AmiError>,
+        /// From submission to this ending.
+        latency: Duration,
+    },
+    /// An event from a server's bounded event queue.
+    Event {
+        /// Which server.
+        server: ServerId,
+        /// The event.
+        event: Frame,
+    },
+    /// The client passed its memory budget and shut down at once.
+    EmergencyShutdown {
+        /// Heap bytes held when it happened.
+        heap_bytes: usize,
+        /// The budget.
+        budget_bytes: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Server {
+    session: Session,
+    manager: ConnectionManager,
+    address: String,
+    health: HealthState,
+}
+
+/// Every server of the client, driven as one sans-IO state machine.
+///
+/// Run loop (the same as every poller here): one `handle_*`, `submit` or
+/// `shutdown`; then drain [`Cluster::poll_transmit`] (with
+/// [`Cluster::consume`]), [`Cluster::poll_output`] and [`Cluster::poll_log`];
+/// then wait for I/O or [`Cluster::poll_timeout`]. Servers share nothing:
+/// each has its own session, buffers, ActionID space, breaker and metrics.
+#[derive(Debug)]
+pub struct Cluster {
+    servers: Vec<Server>,
+    router: Box<dyn RoutingStrategy + Send>,
+    rng: SeededRng,
+    outputs: VecDeque<ClusterOutput>,
+    logs: LogQueue,
+    memory_budget_bytes: usize,
+    shutting_down: bool,
+    no_healthy_server: u64,
+    /// Where the next fair round over servers starts (events, logs, writes).
+    next_event_server: usize,
+    next_log_server: usize,
+    next_transmit_server: usize,
+}
+
+impl Cluster {
+    /// A cluster with every server due to connect at `now`. Pure: no I/O.
+    ///
+    /// # Errors
+    /// [`ClusterConfigError`] for an empty or inconsistent configuration.
+    pub fn new(config: ClusterConfig, seed: u64, now: Instant) -> Result<Self, ClusterConfigError> {
+        if config.servers.is_empty() {
+            return Err(ClusterConfigError::NoServers);
+        }
+        if !config.backoff.is_valid() {
+            return Err(ClusterConfigError::Backoff);
+        }
+        if config.breaker.failure_threshold == 0 {
+            return Err(ClusterConfigError::Breaker);
+        }
+        let mut keys: Vec<&str> = config
+            .servers
+            .iter()
+            .map(|s| s.session.server_key.as_str())
+            .collect();
+        keys.sort_unstable();
+        if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(ClusterConfigError::DuplicateKey(pair[0].to_owned()));
+        }
+        let mut rng = SeededRng::new(seed);
+        let instance = InstanceId::from_seed(rng.next_u64());
+        let router: Box<dyn RoutingStrategy + Send> = match &config.routing {
+            Routing::RoundRobin => Box::new(RoundRobin::default()),
+            Routing::Failover(order) => Box::new(Failover::new(order.clone())),
+            Routing::Sticky => Box::new(Sticky::new(
+                config.servers.iter().map(|s| s.session.server_key.as_str()),
+            )),
+        };
+        let mut servers = Vec::with_capacity(config.servers.len());
+        for (index, server) in config.servers.into_iter().enumerate() {
+            let session = Session::new(server.session, instance)
+                .map_err(|error| ClusterConfigError::Session { index, error })?;
+            servers.push(Server {
+                session,
+                manager: ConnectionManager::new(config.backoff, config.breaker, now),
+                address: server.address,
+                health: HealthState::Disconnected,
+            });
+        }
+        Ok(Self {
+            servers,
+            router,
+            rng,
+            outputs: VecDeque::new(),
+            logs: LogQueue::new(config.log_capacity),
+            memory_budget_bytes: config.memory_budget_bytes,
+            shutting_down: false,
+            no_healthy_server: 0,
+            next_event_server: 0,
+            next_log_server: 0,
+            next_transmit_server: 0,
+        })
+    }
+
+    /// How many servers.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.servers.len()
+    }
+
+    /// Whether the cluster has no server (never true once built).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
+    /// A server's health, as last derived from the facts.
+    #[must_use]
+    pub fn health(&self, server: ServerId) -> Option<HealthState> {
+        self.servers.get(server.0).map(|s| s.health)
+    }
+
+    /// A server's session (read-only: its state, metrics, pending count).
+    #[must_use]
+    pub fn session(&self, server: ServerId) -> Option<&Session> {
+        self.servers.get(server.0).map(|s| &s.session)
+    }
+
+    /// Actions refused because no server was eligible.
+    #[must_use]
+    pub const fn no_healthy_server_count(&self) -> u64 {
+        self.no_healthy_server
+    }
+
+    /// The server's socket is open.
+    pub fn handle_connected(&mut self, server: ServerId, now: Instant) {
+        if let Some(slot) = self.servers.get_mut(server.0) {
+            slot.session.handle_connected(now);
+        }
+        self.after(server);
+    }
+
+    /// Bytes read from the server's socket.
+    pub fn handle_input(&mut self, server: ServerId, bytes: &[u8], now: Instant) {
+        if let Some(slot) = self.servers.get_mut(server.0) {
+            slot.session.handle_input(bytes, now);
+        }
+        self.after(server);
+        self.check_memory(now);
+    }
+
+    /// The server's socket closed, or the connect failed. Pending actions of
+    /// that server end with `ConnectionLost`; the connection manager picks
+    /// the next attempt.
+    pub fn handle_disconnected(&mut self, server: ServerId, now: Instant) {
+        let Some(slot) = self.servers.get_mut(server.0) else {
+            return;
+        };
+        slot.session.handle_disconnected(now);
+        if self.shutting_down {
+            slot.manager.stop();
+        } else {
+            let delay = slot.manager.on_failure(now, &mut self.rng);
+            let breaker = slot.manager.breaker();
+            self.logs.push(
+                LogRecord::new(Level::Info, "reconnect scheduled")
+                    .server(
+                        slot.session.server_key().as_str(),
+                        slot.session.server_host(),
+                    )
+                    .count(
+                        "delay_ms",
+                        u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    )
+                    .text("breaker", format!("{breaker:?}")),
+            );
+        }
+        self.after(server);
+    }
+
+    /// The tick, for every server in order: timeout sweep and heartbeats
+    /// (the session's), health evaluation, reconnect timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for index in 0..self.servers.len() {
+            self.servers[index].session.handle_timeout(now);
+            self.after(ServerId(index));
+            let slot = &mut self.servers[index];
+            if !self.shutting_down && slot.manager.poll_attempt(now) {
+                if slot.manager.attempts() > 1 {
+                    slot.session.counters_mut().reconnects += 1;
+                }
+                slot.session.handle_connecting();
+                self.outputs.push_back(ClusterOutput::Connect {
+                    server: ServerId(index),
+                    address: slot.address.clone(),
+                });
+            }
+            self.evaluate_health(index);
+        }
+    }
+
+    /// Routes and submits an action.
+    ///
+    /// # Errors
+    /// [`AmiError::ShuttingDown`] after a shutdown; [`AmiError::NoHealthyServer`]
+    /// when no server is eligible; for an explicit server,
+    /// [`AmiError::UnknownServer`], [`AmiError::CircuitOpen`] or
+    /// [`AmiError::ServerUnavailable`]; and the session's own refusals.
+    pub fn submit(
+        &mut self,
+        action: Action,
+        route: Route<'_>,
+        options: SubmitOptions,
+        now: Instant,
+    ) -> Result<ClusterHandle, AmiError> {
+        if self.shutting_down {
+            return Err(AmiError::ShuttingDown);
+        }
+        for index in 0..self.servers.len() {
+            self.evaluate_health(index);
+        }
+        let index = match route {
+            Route::Server(ServerId(index)) => match self.servers.get(index).map(|s| s.health) {
+                None => return Err(AmiError::UnknownServer { index }),
+                Some(HealthState::Healthy) => index,
+                Some(HealthState::CircuitOpen) => return Err(AmiError::CircuitOpen),
+                Some(_) => return Err(AmiError::ServerUnavailable),
+            },
+            Route::Any | Route::Key(_) => {
+                let eligible: Vec<bool> = self
+                    .servers
+                    .iter()
+                    .map(|s| s.health.is_eligible())
+                    .collect();
+                let key = match route {
+                    Route::Key(key) => Some(key),
+                    _ => None,
+                };
+                let Some(index) = self.router.choose(&eligible, key) else {
+                    self.no_healthy_server += 1;
+                    self.logs.push(
+                        LogRecord::new(Level::Warn, "no healthy server for an action")
+                            .text("action", action.name())
+                            .count("servers", self.servers.len() as u64),
+                    );
+                    return Err(AmiError::NoHealthyServer);
+                };
+                index
+            }
+        };
+        let slot = &mut self.servers[index];
+        slot.session.counters_mut().routed_actions += 1;
+        let action = slot.session.submit(action, options, now)?;
+        self.after(ServerId(index));
+        Ok(ClusterHandle {
+            server: ServerId(index),
+            action,
+        })
+    }
+
+    /// Shuts every server down: no new actions, pending ones end or fail at
+    /// the grace deadline, `Logoff` goes out, sockets close, no reconnects.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.shutting_down = true;
+        for index in 0..self.servers.len() {
+            self.servers[index].manager.stop();
+            self.servers[index].session.shutdown(now);
+            self.after(ServerId(index));
+        }
+    }
+
+    /// The next server with bytes to write and the bytes; servers take turns.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<(ServerId, &[u8])> {
+        let count = self.servers.len();
+        let index = (0..count)
+            .map(|step| (self.next_transmit_server + step) % count)
+            .find(|&index| self.servers[index].session.poll_transmit().is_some())?;
+        self.next_transmit_server = (index + 1) % count;
+        let bytes = self.servers[index].session.poll_transmit()?;
+        Some((ServerId(index), bytes))
+    }
+
+    /// The server's socket took `count` bytes.
+    pub fn consume(&mut self, server: ServerId, count: usize) {
+        if let Some(slot) = self.servers.get_mut(server.0) {
+            slot.session.consume(count);
+        }
+    }
+
+    /// The next output: connects, closes and completions first, then one
+    /// event per server in turn, so a flooded server cannot starve others.
+    pub fn poll_output(&mut self) -> Option<ClusterOutput> {
+        if let Some(output) = self.outputs.pop_front() {
+            return Some(output);
+        }
+        let count = self.servers.len();
+        for step in 0..count {
+            let index = (self.next_event_server + step) % count;
+            if let Some(event) = self.servers[index].session.poll_event() {
+                self.next_event_server = (index + 1) % count;
+                return Some(ClusterOutput::Event {
+                    server: ServerId(index),
+                    event,
+                });
+            }
+        }
+        None
+    }
+
+    /// The next log record: the cluster's own, then each server's in turn.
+    pub fn poll_log(&mut self) -> Option<LogRecord> {
+        if let Some(record) = self.logs.pop() {
+            return Some(record);
+        }
+        let count = self.servers.len();
+        for step in 0..count {
+            let index = (self.next_log_server + step) % count;
+            if let Some(record) = self.servers[index].session.poll_log() {
+                self.next_log_server = (index + 1) % count;
+                return Some(record);
+            }
+        }
+        None
+    }
+
+    /// The earliest deadline over every server's session and reconnect timer.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.servers
+            .iter()
+            .flat_map(|slot| [slot.session.poll_timeout(), slot.manager.next_deadline()])
+            .flatten()
+            .min()
+    }
+
+    /// Heap bytes held by every server's buffers and queues.
+    #[must_use]
+    pub fn heap_size(&self) -> usize {
+        self.servers
+            .iter()
+            .map(|slot| slot.session.heap_size())
+            .sum()
+    }
+
+    /// Every server's metrics in the Prometheus text format, plus the
+    /// cluster's own counter of actions with no healthy server.
+    #[must_use]
+    pub fn metrics_text(&self) -> String {
+        let servers: Vec<&ServerMetrics> =
+            self.servers.iter().map(|s| s.session.metrics()).collect();
+        let mut text = render_prometheus(&servers);
+        text.push_str(
+            "# HELP ami_no_healthy_server_total Actions refused because no server was eligible.\n",
+        );
+        text.push_str("# TYPE ami_no_healthy_server_total counter\n");
+        let _infallible = writeln!(
+            text,
+            "ami_no_healthy_server_total {}",
+            self.no_healthy_server
+        );
+        text
+    }
+
+    /// Takes a server's control outputs and completions at once (events stay
+    /// in its bounded queue) and updates its connection manager and health.
+    fn after(&mut self, server: ServerId) {
+        let Some(slot) = self.servers.get_mut(server.0) else {
+            return;
+        };
+        while let Some(output) = slot.session.poll_control() {
+            match output {
+                SessionOutput::Completed(completion) => {
+                    self.outputs.push_back(ClusterOutput::Completed {
+                        handle: ClusterHandle {
+                            server,
+                            action: completion.handle,
+                        },
+                        result: completion.result,
+                        latency: completion.latency,
+                    });
+                }
+                SessionOutput::LoggedIn => slot.manager.on_up(),
+                SessionOutput::Close { reason } => {
+                    self.outputs
+                        .push_back(ClusterOutput::Close { server, reason });
+                }
+                SessionOutput::LoginFailed { .. } | SessionOutput::Event(_) => {}
+            }
+        }
+        self.evaluate_health(server.0);
+    }
+
+    fn evaluate_health(&mut self, index: usize) {
+        let slot = &mut self.servers[index];
+        let breaker = slot.manager.breaker();
+        let health = HealthState::from_facts(slot.session.state(), breaker);
+        slot.session.counters_mut().circuit_state = match breaker {
+            BreakerState::Closed { .. } => 0,
+            BreakerState::HalfOpen { .. } => 1,
+            BreakerState::Open { .. } => 2,
+        };
+        if health != slot.health {
+            self.logs.push(
+                LogRecord::new(Level::Info, "server health changed")
+                    .server(
+                        slot.session.server_key().as_str(),
+                        slot.session.server_host(),
+                    )
+                    .text("from", format!("{:?}", slot.health))
+                    .text("to", format!("{health:?}")),
+            );
+            slot.health = health;
+        }
+    }
+
+    fn check_memory(&mut self, now: Instant) {
+        let heap_bytes = self.heap_size();
+        if heap_bytes <= self.memory_budget_bytes || self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        self.logs.push(
+            LogRecord::new(
+                Level::Error,
+                "client memory budget exceeded; emergency shutdown",
+            )
+            .count("heap_bytes", heap_bytes as u64)
+            .count("budget_bytes", self.memory_budget_bytes as u64),
+        );
+        self.outputs.push_back(ClusterOutput::EmergencyShutdown {
+            heap_bytes,
+            budget_bytes: self.memory_budget_bytes,
+        });
+        for index in 0..self.servers.len() {
+            self.servers[index].manager.stop();
+            self.servers[index]
+                .session
+                .abort(CloseReason::MemoryBudget, now);
+            self.after(ServerId(index));
+        }
+    }
+}
