@@ -371,3 +371,98 @@ fn configuration_errors_are_typed() {
         ClusterConfigError::Session { index: 0, .. }
     ));
 }
+
+/// Random histories, seeded: servers flip between up, refusing and mute,
+/// time jumps, actions go out by every route. No action is ever dispatched
+/// to a server that was not healthy at that moment, a refusal happens only
+/// when it must, and every submitted action ends exactly once.
+#[test]
+fn random_histories_never_dispatch_to_an_ineligible_server() {
+    use std::collections::HashMap;
+
+    use apn_ami_core::health::SeededRng;
+
+    for seed in 0..150 {
+        let mut draw = SeededRng::new(seed);
+        let servers = 2 + usize::try_from(draw.up_to(4)).unwrap();
+        let routing = match draw.up_to(2) {
+            0 => Routing::RoundRobin,
+            1 => Routing::Sticky,
+            _ => Routing::Failover((0..servers).rev().collect()),
+        };
+        let mut rig = ClusterRig::new(cluster_config(servers, routing), seed);
+        rig.tick(0);
+        let mut submitted = Vec::new();
+        for _ in 0..120 {
+            match draw.up_to(9) {
+                0 | 1 => {
+                    let server = usize::try_from(draw.up_to(servers as u64 - 1)).unwrap();
+                    rig.behaviour[server] = match draw.up_to(2) {
+                        0 => Behaviour::Up,
+                        1 => Behaviour::Refuse,
+                        _ => Behaviour::Mute,
+                    };
+                    if draw.up_to(1) == 0 {
+                        let now = rig.now();
+                        rig.cluster.handle_disconnected(ServerId(server), now);
+                        rig.pump();
+                    }
+                }
+                2 | 3 => {
+                    let until = rig.ms + draw.up_to(20_000);
+                    rig.run_until(until);
+                }
+                _ => {
+                    let snapshot = healthy(&rig);
+                    let target = usize::try_from(draw.up_to(servers as u64)).unwrap();
+                    let key = draw.next_u64().to_be_bytes();
+                    let route = match draw.up_to(2) {
+                        0 => Route::Any,
+                        1 => Route::Key(&key),
+                        _ => Route::Server(ServerId(target)),
+                    };
+                    match rig.ping(route) {
+                        Ok(handle) => {
+                            assert!(
+                                snapshot[handle.server.0],
+                                "seed {seed}: sent to unhealthy {:?}",
+                                handle.server
+                            );
+                            submitted.push(handle);
+                        }
+                        Err(AmiError::NoHealthyServer) => {
+                            assert!(
+                                !snapshot.contains(&true),
+                                "seed {seed}: refused with {snapshot:?}"
+                            );
+                        }
+                        Err(AmiError::UnknownServer { .. }) => assert_eq!(target, servers),
+                        Err(AmiError::ServerUnavailable | AmiError::CircuitOpen) => {
+                            assert!(!snapshot[target], "seed {seed}: healthy {target} refused");
+                        }
+                        Err(other) => panic!("seed {seed}: {other}"),
+                    }
+                }
+            }
+        }
+        let end = rig.ms + 120_000;
+        rig.run_until(end);
+        let mut endings: HashMap<_, usize> = HashMap::new();
+        for (handle, _) in &rig.completed {
+            *endings.entry(*handle).or_default() += 1;
+        }
+        for handle in &submitted {
+            assert_eq!(
+                endings.get(handle),
+                Some(&1),
+                "seed {seed}: {handle:?} ended {:?} times",
+                endings.get(handle)
+            );
+        }
+        assert_eq!(
+            endings.len(),
+            submitted.len(),
+            "seed {seed}: no ending without a submission"
+        );
+    }
+}
