@@ -444,18 +444,13 @@ impl Cluster {
         if let Some(output) = self.outputs.pop_front() {
             return Some(output);
         }
-        let count = self.servers.len();
-        for step in 0..count {
-            let index = (self.next_event_server + step) % count;
-            if let Some(event) = self.servers[index].session.poll_event() {
-                self.next_event_server = (index + 1) % count;
-                return Some(ClusterOutput::Event {
-                    server: ServerId(index),
-                    event,
-                });
-            }
-        }
-        None
+        let (index, event) = in_turn(&mut self.servers, &mut self.next_event_server, |slot| {
+            slot.session.poll_event()
+        })?;
+        Some(ClusterOutput::Event {
+            server: ServerId(index),
+            event,
+        })
     }
 
     /// The next log record: the cluster's own, then each server's in turn.
@@ -463,15 +458,10 @@ impl Cluster {
         if let Some(record) = self.logs.pop() {
             return Some(record);
         }
-        let count = self.servers.len();
-        for step in 0..count {
-            let index = (self.next_log_server + step) % count;
-            if let Some(record) = self.servers[index].session.poll_log() {
-                self.next_log_server = (index + 1) % count;
-                return Some(record);
-            }
-        }
-        None
+        in_turn(&mut self.servers, &mut self.next_log_server, |slot| {
+            slot.session.poll_log()
+        })
+        .map(|(_, record)| record)
     }
 
     /// The earliest deadline over every server's session and reconnect timer.
@@ -590,4 +580,22 @@ impl Cluster {
             self.after(ServerId(index));
         }
     }
+}
+
+/// Takes the first thing `take` yields from the servers, starting at
+/// `*next` and wrapping around; the server after the one that yielded goes
+/// first next time. This is what keeps a busy server from starving the
+/// others when events, logs or writes are drained.
+fn in_turn<T>(
+    servers: &mut [Server],
+    next: &mut usize,
+    mut take: impl FnMut(&mut Server) -> Option<T>,
+) -> Option<(usize, T)> {
+    let count = servers.len();
+    (0..count).find_map(|step| {
+        let index = (*next + step) % count;
+        let taken = take(&mut servers[index])?;
+        *next = (index + 1) % count;
+        Some((index, taken))
+    })
 }

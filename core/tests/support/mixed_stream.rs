@@ -12,7 +12,7 @@ pub(crate) fn mixed_stream(calls: usize) -> Vec<u8> {
         let peer = format!("PJSIP/{}-{:08x}", 200 + call % 700, call + 1);
         let uid = format!("1722870012.{call}");
         let common = |out: &mut String, event: &str, state: (u8, &str)| {
-            let _ = write!(
+            write!(
                 out,
                 "Event: {event}\r\nPrivilege: call,all\r\nTimestamp: 1722870012.{call:06}\r\n\
                  SystemName: pbx-east-1\r\nChannel: {chan}\r\nChannelState: {}\r\n\
@@ -25,26 +25,29 @@ pub(crate) fn mixed_stream(calls: usize) -> Vec<u8> {
                 100 + call % 900,
                 call % 97,
                 200 + call % 700,
-            );
+            )
+            .expect("writing to a String cannot fail");
         };
         common(&mut out, "Newchannel", (0, "Down"));
         out.push_str("\r\n");
         common(&mut out, "Newstate", (5, "Ringing"));
         out.push_str("\r\n");
         common(&mut out, "VarSet", (4, "Ring"));
-        let _ = write!(
+        write!(
             out,
             "Variable: DIALSTATUS\r\nValue: ANSWER\r\nChanVariable: ACCOUNT=7\r\n\r\n"
-        );
+        )
+        .expect("writing to a String cannot fail");
         common(&mut out, "DialBegin", (4, "Ring"));
-        let _ = write!(
+        write!(
             out,
             "DestChannel: {peer}\r\nDestChannelState: 0\r\nDestChannelStateDesc: Down\r\n\
              DestCallerIDNum: {}\r\nDestCallerIDName: <unknown>\r\nDestUniqueid: {uid}1\r\n\
              DialString: {}\r\n\r\n",
             200 + call % 700,
             200 + call % 700,
-        );
+        )
+        .expect("writing to a String cannot fail");
         common(&mut out, "Hangup", (6, "Up"));
         out.push_str("Cause: 16\r\nCause-txt: Normal Clearing\r\n\r\n");
     }
