@@ -38,7 +38,11 @@ fn mask_of(flags: impl Iterator<Item = bool>) -> u64 {
 fn lanes_equal_is_exact() {
     fn property(bytes: [u8; 8], picks: [u8; 8], target: u8) -> bool {
         let word = word_from(bytes, picks);
-        let target = if target % 2 == 0 { b':' } else { target };
+        let target = if target.is_multiple_of(2) {
+            b':'
+        } else {
+            target
+        };
         swar::lanes_equal(word, target) == mask_of(lanes(word).iter().map(|&b| b == target))
     }
     checker().quickcheck(property as fn([u8; 8], [u8; 8], u8) -> bool);

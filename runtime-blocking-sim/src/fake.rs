@@ -1,0 +1,454 @@
+//! [`FakeAsterisk`]: a sans-IO model of one Asterisk node's AMI, close
+//! enough to real traffic to test the client against, with switches for the
+//! ways real nodes misbehave.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use apn_ami_core::health::SeededRng;
+use apn_ami_core::protocol::{Frame, FrameKind, Parser, ParserConfig};
+use md5::{Digest, Md5};
+
+/// How the node answers `Command`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandFormat {
+    /// Up to Asterisk 13: `Response: Follows`, raw text, `--END COMMAND--`.
+    Legacy,
+    /// From Asterisk 14: `Output:` lines.
+    Output,
+}
+
+/// A node's settings and misbehaviour switches.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The banner's version, e.g. `11.0.0`.
+    pub version: String,
+    /// The AMI user.
+    pub username: String,
+    /// Its secret.
+    pub secret: String,
+    /// How `Command` is answered.
+    pub command_format: CommandFormat,
+    /// Items in answers to list actions.
+    pub list_items: usize,
+    /// How long a refused login waits before its error (Asterisk: about 1 s).
+    pub login_failure_delay: Duration,
+    /// Unauthenticated sessions are closed after this (Asterisk: 30 s).
+    pub auth_timeout: Duration,
+    /// Refuse every login.
+    pub reject_logins: bool,
+    /// Stop answering anything (the socket stays open).
+    pub mute: bool,
+    /// Answer every action this late.
+    pub answer_delay: Duration,
+    /// Put a garbage line before every n-th frame sent.
+    pub garbage_every: Option<u32>,
+    /// Put an extra blank line after every frame.
+    pub extra_blank_lines: bool,
+    /// Send an oversized event before every n-th frame.
+    pub oversized_every: Option<u32>,
+}
+
+impl NodeConfig {
+    /// A well-behaved Asterisk 22 node for `username`/`secret`.
+    #[must_use]
+    pub fn new(username: &str, secret: &str) -> Self {
+        Self {
+            version: "11.0.0".to_owned(),
+            username: username.to_owned(),
+            secret: secret.to_owned(),
+            command_format: CommandFormat::Output,
+            list_items: 3,
+            login_failure_delay: Duration::from_secs(1),
+            auth_timeout: Duration::from_secs(30),
+            reject_logins: false,
+            mute: false,
+            answer_delay: Duration::ZERO,
+            garbage_every: None,
+            extra_blank_lines: false,
+            oversized_every: None,
+        }
+    }
+}
+
+/// What a node observed, for the invariants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Connections accepted.
+    pub connections: u64,
+    /// Successful logins.
+    pub logins: u64,
+    /// Actions other than Login, Challenge and Logoff before a login.
+    pub actions_before_login: u64,
+    /// Actions answered.
+    pub actions: u64,
+    /// Events sent.
+    pub events: u64,
+}
+
+/// Something the node will send later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Later {
+    Send(String),
+    SendThenClose(String),
+}
+
+/// One fake Asterisk node, driven like the client: bytes and instants in,
+/// bytes and deadlines out.
+#[derive(Debug)]
+pub struct FakeAsterisk {
+    config: NodeConfig,
+    parser: Parser,
+    out: Vec<u8>,
+    connected: bool,
+    logged_in: bool,
+    close_requested: bool,
+    challenge: Option<String>,
+    auth_deadline: Option<Instant>,
+    later: BTreeMap<(Instant, u64), Later>,
+    order: u64,
+    frames_sent: u32,
+    calls: u64,
+    rng: SeededRng,
+    stats: NodeStats,
+}
+
+impl FakeAsterisk {
+    /// A node with these settings; `seed` drives its challenges and calls.
+    ///
+    /// # Panics
+    /// Never: the server parser's default settings are valid.
+    #[must_use]
+    pub fn new(config: NodeConfig, seed: u64) -> Self {
+        Self {
+            config,
+            parser: Parser::new(ParserConfig::server()).expect("default bounds are valid"),
+            out: Vec::new(),
+            connected: false,
+            logged_in: false,
+            close_requested: false,
+            challenge: None,
+            auth_deadline: None,
+            later: BTreeMap::new(),
+            order: 0,
+            frames_sent: 0,
+            calls: 0,
+            rng: SeededRng::new(seed),
+            stats: NodeStats::default(),
+        }
+    }
+
+    /// The settings, to change a switch mid-run.
+    pub fn config_mut(&mut self) -> &mut NodeConfig {
+        &mut self.config
+    }
+
+    /// What the node observed.
+    #[must_use]
+    pub const fn stats(&self) -> NodeStats {
+        self.stats
+    }
+
+    /// Whether a client is connected.
+    #[must_use]
+    pub const fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// A client connected: the banner goes out.
+    pub fn on_connect(&mut self, now: Instant) {
+        self.on_disconnect();
+        self.connected = true;
+        self.stats.connections += 1;
+        self.auth_deadline = Some(now + self.config.auth_timeout);
+        let banner = format!("Asterisk Call Manager/{}\r\n", self.config.version);
+        self.out.extend_from_slice(banner.as_bytes());
+    }
+
+    /// The connection is gone: everything is forgotten.
+    pub fn on_disconnect(&mut self) {
+        self.connected = false;
+        self.logged_in = false;
+        self.close_requested = false;
+        self.challenge = None;
+        self.auth_deadline = None;
+        self.later.clear();
+        self.out.clear();
+        self.parser.reset();
+    }
+
+    /// Bytes from the client.
+    pub fn on_bytes(&mut self, bytes: &[u8], now: Instant) {
+        if !self.connected {
+            return;
+        }
+        let mut actions = Vec::new();
+        if self
+            .parser
+            .feed(bytes, |item| actions.extend(item.into_frame()))
+            .is_err()
+        {
+            self.close_requested = true;
+            return;
+        }
+        for action in actions
+            .into_iter()
+            .filter(|frame| frame.kind() == FrameKind::Action)
+        {
+            self.on_action(&action, now);
+        }
+    }
+
+    /// Sends `count` calls' worth of events (five events a call).
+    pub fn generate_calls(&mut self, count: u64) {
+        if !self.connected || !self.logged_in {
+            return;
+        }
+        for _ in 0..count {
+            self.calls += 1;
+            let call = self.calls;
+            let channel = format!("PJSIP/{}-{call:08x}", 100 + self.rng.up_to(800));
+            let name = if call.is_multiple_of(3) {
+                "\u{041f}\u{0451}\u{0442}\u{0440}"
+            } else {
+                "O\\'Brien"
+            };
+            let uid = format!("1722870012.{call}");
+            for (event, extra) in [
+                ("Newchannel", String::new()),
+                (
+                    "Newstate",
+                    "ChannelState: 5\r\nChannelStateDesc: Ringing\r\n".to_owned(),
+                ),
+                (
+                    "VarSet",
+                    format!(
+                        "Variable: DIALSTATUS\r\nValue: ANSWER\r\nChanVariable({channel}): ACCOUNT={call}\r\nChanVariable: QUEUE=sales\r\n"
+                    ),
+                ),
+                (
+                    "DialBegin",
+                    format!("DestChannel: PJSIP/200-{call:08x}\r\nDialString: 200\r\n"),
+                ),
+                (
+                    "Hangup",
+                    "Cause: 16\r\nCause-txt: Normal Clearing\r\n".to_owned(),
+                ),
+            ] {
+                let frame = format!(
+                    "Event: {event}\r\nPrivilege: call,all\r\nChannel: {channel}\r\nCallerIDNum: 100\r\nCallerIDName: {name}\r\nUniqueid: {uid}\r\n{extra}\r\n"
+                );
+                self.send(&frame);
+                self.stats.events += 1;
+            }
+        }
+    }
+
+    /// Bytes waiting for the client.
+    #[must_use]
+    pub fn poll_transmit(&self) -> Option<&[u8]> {
+        (!self.out.is_empty()).then_some(self.out.as_slice())
+    }
+
+    /// The network took `count` bytes.
+    pub fn consume(&mut self, count: usize) {
+        self.out.drain(..count.min(self.out.len()));
+    }
+
+    /// Whether the node wants the connection closed (after a failed login,
+    /// a `Logoff`, or the authentication timeout), once its bytes are out.
+    #[must_use]
+    pub fn wants_close(&self) -> bool {
+        self.close_requested && self.out.is_empty()
+    }
+
+    /// Sends what is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.auth_deadline.is_some_and(|deadline| now >= deadline) && !self.logged_in {
+            self.close_requested = true;
+        }
+        while let Some(entry) = self.later.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            match entry.remove() {
+                Later::Send(text) => self.send(&text),
+                Later::SendThenClose(text) => {
+                    self.send(&text);
+                    self.close_requested = true;
+                }
+            }
+        }
+    }
+
+    /// When [`FakeAsterisk::handle_timeout`] has work next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let later = self.later.keys().next().map(|&(at, _)| at);
+        let auth = self
+            .auth_deadline
+            .filter(|_| !self.logged_in && self.connected);
+        later.into_iter().chain(auth).min()
+    }
+
+    fn on_action(&mut self, action: &Frame, now: Instant) {
+        let name = action.first_value().to_string().to_ascii_lowercase();
+        let id = action.action_id().map(|id| id.to_string());
+        let id_line = id
+            .as_ref()
+            .map_or_else(String::new, |id| format!("ActionID: {id}\r\n"));
+        if self.config.mute {
+            return;
+        }
+        if !self.logged_in && !matches!(name.as_str(), "login" | "challenge" | "logoff") {
+            self.stats.actions_before_login += 1;
+            self.reply(
+                now,
+                format!("Response: Error\r\n{id_line}Message: Permission denied\r\n\r\n"),
+            );
+            return;
+        }
+        self.stats.actions += 1;
+        match name.as_str() {
+            "challenge" => {
+                let challenge = (self.rng.up_to(899_999_999) + 100_000_000).to_string();
+                self.reply(now, format!("Response: Success\r\n{id_line}Challenge: {challenge}\r\n\r\n"));
+                self.challenge = Some(challenge);
+            }
+            "login" => self.on_login(action, &id_line, now),
+            "ping" => self.reply(now, format!("Response: Success\r\n{id_line}Ping: Pong\r\nTimestamp: 1722870000.000000\r\n\r\n")),
+            "logoff" => {
+                let text = format!("Response: Goodbye\r\n{id_line}Message: Thanks for all the fish.\r\n\r\n");
+                self.schedule(now + self.config.answer_delay, Later::SendThenClose(text));
+            }
+            "command" => {
+                let command = action.get("command").map(|c| c.to_string()).unwrap_or_default();
+                let text = match self.config.command_format {
+                    CommandFormat::Legacy => format!(
+                        "Response: Follows\r\nPrivilege: Command\r\n{id_line}{command}: line 1\nline 2\n--END COMMAND--\r\n\r\n"
+                    ),
+                    CommandFormat::Output => format!(
+                        "Response: Success\r\n{id_line}Message: Command output follows\r\nOutput: {command}: line 1\r\nOutput: line 2\r\n\r\n"
+                    ),
+                };
+                self.reply(now, text);
+            }
+            "coreshowchannels" | "status" | "queuestatus" => {
+                let (item, complete) = match name.as_str() {
+                    "coreshowchannels" => ("CoreShowChannel", "CoreShowChannelsComplete"),
+                    "status" => ("Status", "StatusComplete"),
+                    _ => ("QueueMember", "QueueStatusComplete"),
+                };
+                let mut text = format!("Response: Success\r\n{id_line}EventList: start\r\nMessage: Items will follow\r\n\r\n");
+                for n in 0..self.config.list_items {
+                    write!(text, "Event: {item}\r\n{id_line}Channel: PJSIP/{n}\r\n\r\n").expect("writing to a String never fails");
+                }
+                write!(
+                    text,
+                    "Event: {complete}\r\n{id_line}EventList: Complete\r\nListItems: {}\r\n\r\n",
+                    self.config.list_items
+                ).expect("writing to a String never fails");
+                self.reply(now, text);
+            }
+            "originate" => {
+                self.reply(now, format!("Response: Success\r\n{id_line}Message: Originate successfully queued\r\n\r\n"));
+                let channel = action.get("channel").map(|c| c.to_string()).unwrap_or_default();
+                let event = format!(
+                    "Event: OriginateResponse\r\nPrivilege: call,all\r\n{id_line}Response: Success\r\nChannel: {channel}\r\nReason: 4\r\nUniqueid: 1722870012.1\r\n\r\n"
+                );
+                self.schedule(now + self.config.answer_delay + Duration::from_millis(50), Later::Send(event));
+            }
+            "userevent" => {
+                self.reply(now, format!("Response: Success\r\n{id_line}Message: Event Sent\r\n\r\n"));
+                let mut echo = String::from("Event: UserEvent\r\nPrivilege: user,all\r\n");
+                for (key, value) in action.headers().filter(|(key, _)| *key != "action") {
+                    write!(echo, "{key}: {value}\r\n").expect("writing to a String never fails");
+                }
+                echo.push_str("\r\n");
+                self.reply(now, echo);
+            }
+            other => self.reply(now, format!("Response: Success\r\n{id_line}Message: {other} done\r\n\r\n")),
+        }
+    }
+
+    fn on_login(&mut self, action: &Frame, id_line: &str, now: Instant) {
+        let user_ok = action
+            .get("username")
+            .is_some_and(|user| user == self.config.username.as_str());
+        let md5 = action
+            .get("authtype")
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("md5"));
+        let secret_ok = if md5 {
+            let expected = self.challenge.as_ref().map(|challenge| {
+                let digest = Md5::digest(format!("{challenge}{}", self.config.secret).as_bytes());
+                digest.iter().fold(String::new(), |mut hex, byte| {
+                    write!(hex, "{byte:02x}").expect("writing to a String never fails");
+                    hex
+                })
+            });
+            expected.is_some_and(|expected| {
+                action
+                    .get("key")
+                    .is_some_and(|key| key == expected.as_str())
+            })
+        } else {
+            action
+                .get("secret")
+                .is_some_and(|secret| secret == self.config.secret.as_str())
+        };
+        if user_ok && secret_ok && !self.config.reject_logins {
+            self.logged_in = true;
+            self.stats.logins += 1;
+            self.reply(
+                now,
+                format!("Response: Success\r\n{id_line}Message: Authentication accepted\r\n\r\n"),
+            );
+            self.reply(now, "Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 3605\r\nLastReload: 3605\r\nStatus: Fully Booted\r\n\r\n".to_owned());
+        } else {
+            let text =
+                format!("Response: Error\r\n{id_line}Message: Authentication failed\r\n\r\n");
+            self.schedule(
+                now + self.config.login_failure_delay,
+                Later::SendThenClose(text),
+            );
+        }
+    }
+
+    fn reply(&mut self, now: Instant, text: String) {
+        if self.config.answer_delay.is_zero() {
+            self.send(&text);
+        } else {
+            self.schedule(now + self.config.answer_delay, Later::Send(text));
+        }
+    }
+
+    fn schedule(&mut self, at: Instant, later: Later) {
+        self.order += 1;
+        self.later.insert((at, self.order), later);
+    }
+
+    /// Appends a frame, with the configured misbehaviour around it.
+    fn send(&mut self, frame: &str) {
+        if !self.connected {
+            return;
+        }
+        self.frames_sent += 1;
+        let nth = |every: Option<u32>| {
+            every.is_some_and(|every| every > 0 && self.frames_sent.is_multiple_of(every))
+        };
+        if nth(self.config.garbage_every) {
+            self.out
+                .extend_from_slice(b"\x00\x7f garbage without a colon \xff\r\n");
+        }
+        if nth(self.config.oversized_every) {
+            self.out.extend_from_slice(b"Event: Huge\r\nPad: ");
+            self.out.resize(self.out.len() + 70_000, b'x');
+            self.out.extend_from_slice(b"\r\n\r\n");
+        }
+        self.out.extend_from_slice(frame.as_bytes());
+        if self.config.extra_blank_lines {
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! # apn-ami-sim
+//!
+//! A deterministic simulator for apn-ami: it drives the very same `Cluster`
+//! as the real runtimes against [`FakeAsterisk`] nodes over simulated
+//! [`Link`]s, on a virtual clock, single-threaded. One seed decides
+//! everything (the faults, the jitter, the traffic); a failing run names its
+//! seed, and the same seed replays it bit for bit (the trace hash says so).
+
+mod fake;
+mod net;
+mod sim;
+
+pub use fake::{CommandFormat, FakeAsterisk, NodeConfig, NodeStats};
+pub use net::{Link, LinkConfig};
+pub use sim::{Fault, FaultPlan, Sim, SimConfig, Violation};

@@ -1,0 +1,604 @@
+//! [`Sim`]: the real `Cluster` against fake nodes over simulated links, on a
+//! virtual clock, single-threaded, checking invariants after every step.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use apn_ami_core::cluster::{
+    Cluster, ClusterConfig, ClusterHandle, ClusterOutput, Route, Routing, ServerConfig, ServerId,
+};
+use apn_ami_core::connection::{AuthMethod, SessionConfig, SubmitOptions};
+use apn_ami_core::correlation::{AmiError, ServerKey};
+use apn_ami_core::health::SeededRng;
+use apn_ami_core::observe::Secret;
+use apn_ami_core::protocol::Action;
+
+use crate::fake::{FakeAsterisk, NodeConfig};
+use crate::net::{Link, LinkConfig};
+
+/// One fault, applied at its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The connection resets: bytes in flight are lost, both ends see a close.
+    Reset(usize),
+    /// Nothing crosses the link for this long (the socket stays open).
+    Partition(usize, Duration),
+    /// The node stops answering for this long (the socket stays open).
+    Mute(usize, Duration),
+    /// The node crashes: its connection resets and it refuses connections
+    /// for this long, then restarts.
+    Crash(usize, Duration),
+}
+
+/// Everything one seed decides: the faults and their times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultPlan {
+    /// Faults by virtual millisecond.
+    pub faults: Vec<(u64, Fault)>,
+    /// Per mille of segments to the client with one byte flipped.
+    pub corrupt_per_mille: u64,
+}
+
+impl FaultPlan {
+    /// No faults.
+    #[must_use]
+    pub const fn none() -> Self {
+        Self {
+            faults: Vec::new(),
+            corrupt_per_mille: 0,
+        }
+    }
+
+    /// A random plan for `nodes` nodes over the first `window_ms`, from `seed`.
+    #[must_use]
+    pub fn random(seed: u64, nodes: usize, window_ms: u64) -> Self {
+        let mut rng = SeededRng::new(seed ^ 0x00fa_0017);
+        let count = rng.up_to(8);
+        let node = |rng: &mut SeededRng| usize::try_from(rng.up_to(nodes as u64 - 1)).unwrap_or(0);
+        let mut faults: Vec<(u64, Fault)> = (0..count)
+            .map(|_| {
+                let at = rng.up_to(window_ms);
+                let length = Duration::from_millis(500 + rng.up_to(20_000));
+                let fault = match rng.up_to(3) {
+                    0 => Fault::Reset(node(&mut rng)),
+                    1 => Fault::Partition(node(&mut rng), length),
+                    2 => Fault::Mute(node(&mut rng), length),
+                    _ => Fault::Crash(node(&mut rng), length),
+                };
+                (at, fault)
+            })
+            .collect();
+        faults.sort_by_key(|&(at, _)| at);
+        Self {
+            faults,
+            corrupt_per_mille: if rng.up_to(3) == 0 { rng.up_to(20) } else { 0 },
+        }
+    }
+}
+
+impl fmt::Display for FaultPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "corrupt {}‰;", self.corrupt_per_mille)?;
+        for (at, fault) in &self.faults {
+            write!(f, " {at}ms {fault:?};")?;
+        }
+        Ok(())
+    }
+}
+
+/// A simulation's settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// How many nodes.
+    pub nodes: usize,
+    /// The seed of everything: the cluster's jitter, the links, the nodes.
+    pub seed: u64,
+    /// Every link's behaviour.
+    pub link: LinkConfig,
+    /// Every node's behaviour (per node, changeable mid-run).
+    pub node: NodeConfig,
+    /// The cluster's routing.
+    pub routing: Routing,
+    /// Steps allowed before the run counts as a livelock.
+    pub max_steps: u64,
+    /// Test-only: record every ending twice, to show a broken invariant is caught.
+    pub break_exactly_once: bool,
+}
+
+impl SimConfig {
+    /// `nodes` well-behaved nodes from `seed`.
+    #[must_use]
+    pub fn new(nodes: usize, seed: u64) -> Self {
+        Self {
+            nodes,
+            seed,
+            link: LinkConfig::default(),
+            node: NodeConfig::new("admin", "secret"),
+            routing: Routing::RoundRobin,
+            max_steps: 5_000_000,
+            break_exactly_once: false,
+        }
+    }
+}
+
+/// A broken invariant, with what replays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The seed that produced it.
+    pub seed: u64,
+    /// Virtual milliseconds since the start.
+    pub at_ms: u64,
+    /// What broke.
+    pub what: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant broken at {} ms: {} (replay with APN_AMI_SIM_SEED={})",
+            self.at_ms, self.what, self.seed
+        )
+    }
+}
+
+/// A hash of everything observable that happened, to compare two runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Trace(u64);
+
+impl Trace {
+    fn record(&mut self, text: &str) {
+        for byte in text.bytes().chain([b'\n']) {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+/// The simulation.
+#[derive(Debug)]
+pub struct Sim {
+    /// The client under test.
+    pub cluster: Cluster,
+    /// The fake nodes.
+    pub nodes: Vec<FakeAsterisk>,
+    links: Vec<Link>,
+    /// Whether the runtime holds an open socket to each node.
+    connected: Vec<bool>,
+    /// Crashed nodes refuse connections until then.
+    down_until: Vec<Option<Instant>>,
+    mute_until: Vec<Option<Instant>>,
+    partition_until: Vec<Option<Instant>>,
+    epoch: Instant,
+    now: Instant,
+    rng: SeededRng,
+    seed: u64,
+    plan: FaultPlan,
+    next_fault: usize,
+    trace: Trace,
+    submitted: BTreeMap<ClusterHandle, u64>,
+    endings: BTreeMap<ClusterHandle, u32>,
+    rejected: u64,
+    violation: Option<Violation>,
+    steps: u64,
+    config: SimConfig,
+    /// Events handed to the application.
+    pub events_delivered: u64,
+    /// Connects the cluster asked for, by virtual millisecond.
+    pub connect_times: Vec<(u64, usize)>,
+}
+
+impl Sim {
+    /// A simulation with `plan`'s faults.
+    ///
+    /// # Panics
+    /// When the generated cluster settings are invalid (a bug of the simulator).
+    #[must_use]
+    pub fn new(config: SimConfig, plan: FaultPlan) -> Self {
+        #[allow(clippy::disallowed_methods)]
+        // the simulator's one clock read: every other instant is an offset from it
+        let epoch = Instant::now();
+        let servers = (0..config.nodes)
+            .map(|n| {
+                let mut session = SessionConfig::new(
+                    ServerKey::new(&format!("node{n}")).expect("valid key"),
+                    &format!("sim-node-{n}:5038"),
+                    &config.node.username,
+                    Secret::new(&config.node.secret),
+                );
+                session.auth = if n % 2 == 0 {
+                    AuthMethod::Md5
+                } else {
+                    AuthMethod::Plain
+                };
+                session.event_queue_capacity = 2_000;
+                ServerConfig {
+                    session,
+                    address: format!("sim-node-{n}:5038"),
+                }
+            })
+            .collect();
+        let mut cluster_config = ClusterConfig::new(servers);
+        cluster_config.routing = config.routing.clone();
+        let cluster = Cluster::new(cluster_config, config.seed, epoch).expect("valid cluster");
+        let nodes = (0..config.nodes)
+            .map(|n| FakeAsterisk::new(config.node.clone(), config.seed.wrapping_add(n as u64 + 1)))
+            .collect();
+        Self {
+            cluster,
+            nodes,
+            links: (0..config.nodes).map(|_| Link::new(config.link)).collect(),
+            connected: vec![false; config.nodes],
+            down_until: vec![None; config.nodes],
+            mute_until: vec![None; config.nodes],
+            partition_until: vec![None; config.nodes],
+            epoch,
+            now: epoch,
+            rng: SeededRng::new(config.seed ^ 0x0051_3aed),
+            seed: config.seed,
+            plan,
+            next_fault: 0,
+            trace: Trace(0xcbf2_9ce4_8422_2325),
+            submitted: BTreeMap::new(),
+            endings: BTreeMap::new(),
+            rejected: 0,
+            violation: None,
+            steps: 0,
+            config,
+            events_delivered: 0,
+            connect_times: Vec::new(),
+        }
+    }
+
+    /// Virtual milliseconds since the start.
+    #[must_use]
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The trace hash so far, as hex.
+    #[must_use]
+    pub fn trace_hash(&self) -> String {
+        format!("{:016x}", self.trace.0)
+    }
+
+    /// The first broken invariant, if any.
+    #[must_use]
+    pub const fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// Steps taken so far.
+    #[must_use]
+    pub const fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Submitted actions and refusals so far.
+    #[must_use]
+    pub fn submitted(&self) -> (usize, u64) {
+        (self.submitted.len(), self.rejected)
+    }
+
+    fn violate(&mut self, what: String) {
+        if self.violation.is_none() {
+            self.violation = Some(Violation {
+                seed: self.seed,
+                at_ms: self.now_ms(),
+                what,
+            });
+        }
+    }
+
+    /// Submits an action; a refusal is its ending.
+    ///
+    /// # Errors
+    /// The cluster's refusal ([`AmiError`]), recorded in the trace.
+    pub fn submit(&mut self, action: Action, route: Route<'_>) -> Result<ClusterHandle, AmiError> {
+        let result = self
+            .cluster
+            .submit(action, route, SubmitOptions::default(), self.now);
+        let at = self.now_ms();
+        match &result {
+            Ok(handle) => {
+                self.submitted.insert(*handle, at);
+                self.trace.record(&format!(
+                    "{at} submit {}:{}",
+                    handle.server.0, handle.action.0
+                ));
+            }
+            Err(error) => {
+                self.rejected += 1;
+                self.trace.record(&format!("{at} refused {error}"));
+            }
+        }
+        result
+    }
+
+    /// Sends `calls` calls' worth of events from node `node`.
+    pub fn generate_calls(&mut self, node: usize, calls: u64) {
+        self.nodes[node].generate_calls(calls);
+    }
+
+    /// Runs until virtual time `until_ms` (or a violation, or the step cap).
+    pub fn run_until(&mut self, until_ms: u64) {
+        let until = self.epoch + Duration::from_millis(until_ms);
+        while self.now < until && self.violation.is_none() {
+            if self.steps >= self.config.max_steps {
+                self.violate(format!("livelock: {} steps", self.steps));
+                return;
+            }
+            let moved = self.step();
+            if !moved {
+                let next = self.next_deadline().map_or(until, |next| next.min(until));
+                if next <= self.now {
+                    self.violate("a deadline at or before now made no progress".to_owned());
+                    return;
+                }
+                self.now = next;
+            }
+        }
+    }
+
+    /// One round of work at the current instant; whether anything moved.
+    fn step(&mut self) -> bool {
+        self.steps += 1;
+        let now = self.now;
+        let mut moved = self.apply_faults();
+        for index in 0..self.nodes.len() {
+            moved |= self.deliver(index, now);
+        }
+        self.cluster.handle_timeout(now);
+        moved |= self.transmit(now);
+        moved |= self.drain_outputs(now);
+        while self.cluster.poll_log().is_some() {}
+        // After a step every deadline it reached is handled: none is past.
+        if let Some(next) = self.cluster.poll_timeout()
+            && next < now
+        {
+            self.violate(format!("poll_timeout is {:?} before now", now - next));
+        }
+        moved
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let faults = self
+            .plan
+            .faults
+            .get(self.next_fault)
+            .map(|&(at, _)| self.epoch + Duration::from_millis(at));
+        let heals = self
+            .down_until
+            .iter()
+            .chain(&self.mute_until)
+            .chain(&self.partition_until)
+            .flatten()
+            .copied();
+        [self.cluster.poll_timeout(), faults]
+            .into_iter()
+            .flatten()
+            .chain(self.links.iter().filter_map(Link::next_arrival))
+            .chain(self.nodes.iter().filter_map(FakeAsterisk::poll_timeout))
+            .chain(heals)
+            .min()
+    }
+
+    fn apply_faults(&mut self) -> bool {
+        let now = self.now;
+        let mut moved = false;
+        for index in 0..self.nodes.len() {
+            if self.down_until[index].is_some_and(|until| now >= until) {
+                self.down_until[index] = None;
+                moved = true;
+            }
+            if self.mute_until[index].is_some_and(|until| now >= until) {
+                self.mute_until[index] = None;
+                self.nodes[index].config_mut().mute = false;
+                moved = true;
+            }
+            if self.partition_until[index].is_some_and(|until| now >= until) {
+                self.partition_until[index] = None;
+                self.links[index].set_partitioned(false);
+                moved = true;
+            }
+        }
+        while let Some(&(at, fault)) = self.plan.faults.get(self.next_fault) {
+            if self.epoch + Duration::from_millis(at) > now {
+                break;
+            }
+            self.next_fault += 1;
+            moved = true;
+            self.trace.record(&format!("{at} fault {fault:?}"));
+            match fault {
+                Fault::Reset(node) => self.close(node, now),
+                Fault::Partition(node, length) => {
+                    self.links[node].set_partitioned(true);
+                    self.partition_until[node] = Some(now + length);
+                }
+                Fault::Mute(node, length) => {
+                    self.nodes[node].config_mut().mute = true;
+                    self.mute_until[node] = Some(now + length);
+                }
+                Fault::Crash(node, length) => {
+                    self.close(node, now);
+                    self.down_until[node] = Some(now + length);
+                }
+            }
+        }
+        moved
+    }
+
+    /// Carries due segments both ways and lets the node act.
+    fn deliver(&mut self, index: usize, now: Instant) -> bool {
+        let mut moved = false;
+        while let Some(bytes) = self.links[index].receive_at_node(now) {
+            self.nodes[index].on_bytes(&bytes, now);
+            moved = true;
+        }
+        let corrupt = self.plan.corrupt_per_mille;
+        while let Some(bytes) = self.links[index].receive_at_client(now, corrupt, &mut self.rng) {
+            if self.connected[index] {
+                self.cluster.handle_input(ServerId(index), &bytes, now);
+            }
+            moved = true;
+        }
+        self.nodes[index].handle_timeout(now);
+        if self.connected[index] && self.nodes[index].wants_close() {
+            self.close(index, now);
+            moved = true;
+        }
+        moved
+    }
+
+    /// Writes: each side hands over at most one window per server per step.
+    fn transmit(&mut self, now: Instant) -> bool {
+        let window = self.config.link.window;
+        let mut moved = false;
+        let mut budget = vec![window; self.nodes.len()];
+        while let Some((server, bytes)) = self.cluster.poll_transmit() {
+            let index = server.0;
+            let take = bytes.len().min(budget[index]);
+            if take == 0 {
+                break;
+            }
+            if self.connected[index] {
+                self.links[index].send_to_node(&bytes[..take], now, &mut self.rng);
+            } else {
+                self.violate(format!("bytes written to node {index} while not connected"));
+            }
+            self.cluster.consume(server, take);
+            budget[index] -= take;
+            moved = true;
+        }
+        for index in 0..self.nodes.len() {
+            if let Some(bytes) = self.nodes[index].poll_transmit() {
+                let take = bytes.len().min(window);
+                if self.connected[index] {
+                    self.links[index].send_to_client(&bytes[..take], now, &mut self.rng);
+                }
+                self.nodes[index].consume(take);
+                moved = true;
+            }
+        }
+        moved
+    }
+
+    fn drain_outputs(&mut self, now: Instant) -> bool {
+        let mut moved = false;
+        while let Some(output) = self.cluster.poll_output() {
+            moved = true;
+            let at = self.now_ms();
+            match output {
+                ClusterOutput::Connect { server, .. } => {
+                    let index = server.0;
+                    self.connect_times.push((at, index));
+                    self.trace.record(&format!("{at} connect {index}"));
+                    if self.down_until[index].is_some() {
+                        self.cluster.handle_disconnected(server, now);
+                    } else {
+                        self.connected[index] = true;
+                        self.links[index].reset();
+                        self.nodes[index].on_connect(now);
+                        self.cluster.handle_connected(server, now);
+                    }
+                }
+                ClusterOutput::Close { server, reason } => {
+                    self.trace
+                        .record(&format!("{at} close {} {reason:?}", server.0));
+                    self.close(server.0, now);
+                }
+                ClusterOutput::Completed { handle, result, .. } => {
+                    let outcome = match &result {
+                        Ok(response) => response.frame().first_value().to_string(),
+                        Err(error) => error.to_string(),
+                    };
+                    self.trace.record(&format!(
+                        "{at} done {}:{} {outcome}",
+                        handle.server.0, handle.action.0
+                    ));
+                    self.record_ending(handle);
+                    if self.config.break_exactly_once {
+                        self.record_ending(handle);
+                    }
+                }
+                ClusterOutput::Event { server, .. } => {
+                    self.events_delivered += 1;
+                    if self.events_delivered.is_multiple_of(1_000) {
+                        self.trace.record(&format!(
+                            "{at} events {} {}",
+                            server.0, self.events_delivered
+                        ));
+                    }
+                }
+                ClusterOutput::EmergencyShutdown { heap_bytes, .. } => {
+                    self.trace.record(&format!("{at} emergency {heap_bytes}"));
+                }
+            }
+        }
+        moved
+    }
+
+    fn record_ending(&mut self, handle: ClusterHandle) {
+        let count = self.endings.entry(handle).or_default();
+        *count += 1;
+        let count = *count;
+        if !self.submitted.contains_key(&handle) {
+            self.violate(format!("{handle:?} ended without a submission"));
+        } else if count > 1 {
+            self.violate(format!("{handle:?} ended {count} times"));
+        }
+    }
+
+    /// Closes node `index`'s connection from both ends.
+    fn close(&mut self, index: usize, now: Instant) {
+        self.links[index].reset();
+        self.nodes[index].on_disconnect();
+        if self.connected[index] {
+            self.connected[index] = false;
+            self.cluster.handle_disconnected(ServerId(index), now);
+        }
+    }
+
+    /// Ends every fault, so the liveness phase can begin.
+    pub fn heal(&mut self) {
+        self.next_fault = self.plan.faults.len();
+        self.plan.corrupt_per_mille = 0;
+        for index in 0..self.nodes.len() {
+            self.down_until[index] = None;
+            self.mute_until[index] = None;
+            self.partition_until[index] = None;
+            self.nodes[index].config_mut().mute = false;
+            self.links[index].set_partitioned(false);
+        }
+    }
+
+    /// After a run: every submitted action ended exactly once.
+    pub fn check_endings(&mut self) {
+        let unended: Vec<_> = self
+            .submitted
+            .keys()
+            .filter(|handle| !self.endings.contains_key(handle))
+            .copied()
+            .collect();
+        if let Some(first) = unended.first() {
+            self.violate(format!(
+                "{} actions never ended, first {first:?}",
+                unended.len()
+            ));
+        }
+    }
+
+    /// Whether every node's session is logged in and healthy.
+    #[must_use]
+    pub fn all_healthy(&self) -> bool {
+        (0..self.nodes.len()).all(|index| {
+            self.cluster.health(ServerId(index)) == Some(apn_ami_core::health::HealthState::Healthy)
+        })
+    }
+
+    /// Actions that ended, and how many times in total.
+    #[must_use]
+    pub fn endings(&self) -> (usize, u32) {
+        (self.endings.len(), self.endings.values().sum())
+    }
+}
