@@ -83,7 +83,7 @@ pub struct NodeStats {
     pub actions_before_login: u64,
     /// Actions answered.
     pub actions: u64,
-    /// Events sent.
+    /// Event frames sent (list items and completions included).
     pub events: u64,
 }
 
@@ -240,7 +240,6 @@ impl FakeAsterisk {
                     "Event: {event}\r\nPrivilege: call,all\r\nChannel: {channel}\r\nCallerIDNum: 100\r\nCallerIDName: {name}\r\nUniqueid: {uid}\r\n{extra}\r\n"
                 );
                 self.send(&frame);
-                self.stats.events += 1;
             }
         }
     }
@@ -447,6 +446,9 @@ impl FakeAsterisk {
             self.out.extend_from_slice(b"\r\n\r\n");
         }
         self.out.extend_from_slice(frame.as_bytes());
+        // Every frame this node sends that starts a line with `Event:`.
+        self.stats.events += frame.matches("\r\n\r\nEvent: ").count() as u64
+            + u64::from(frame.starts_with("Event: "));
         if self.config.extra_blank_lines {
             self.out.extend_from_slice(b"\r\n");
         }

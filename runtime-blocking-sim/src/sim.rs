@@ -104,6 +104,9 @@ pub struct SimConfig {
     pub max_steps: u64,
     /// Test-only: record every ending twice, to show a broken invariant is caught.
     pub break_exactly_once: bool,
+    /// A slow application: it takes at most this many events per virtual
+    /// second (the rest wait in the bounded, drop-oldest queues).
+    pub app_events_per_second: Option<u64>,
 }
 
 impl SimConfig {
@@ -118,6 +121,7 @@ impl SimConfig {
             routing: Routing::RoundRobin,
             max_steps: 5_000_000,
             break_exactly_once: false,
+            app_events_per_second: None,
         }
     }
 }
@@ -179,11 +183,17 @@ pub struct Sim {
     submitted: BTreeMap<ClusterHandle, u64>,
     endings: BTreeMap<ClusterHandle, u32>,
     rejected: u64,
+    forgotten: u64,
     violation: Option<Violation>,
     steps: u64,
     config: SimConfig,
     /// Events handed to the application.
     pub events_delivered: u64,
+    /// Events handed to the application, per node.
+    pub events_by_node: Vec<u64>,
+    /// Every ending: the handle and a short outcome (`Success`, `Error`, or
+    /// the error's text).
+    pub outcomes: BTreeMap<ClusterHandle, String>,
     /// Connects the cluster asked for, by virtual millisecond.
     pub connect_times: Vec<(u64, usize)>,
 }
@@ -221,6 +231,7 @@ impl Sim {
         let mut cluster_config = ClusterConfig::new(servers);
         cluster_config.routing = config.routing.clone();
         let cluster = Cluster::new(cluster_config, config.seed, epoch).expect("valid cluster");
+        let node_count = config.nodes;
         let nodes = (0..config.nodes)
             .map(|n| FakeAsterisk::new(config.node.clone(), config.seed.wrapping_add(n as u64 + 1)))
             .collect();
@@ -242,10 +253,13 @@ impl Sim {
             submitted: BTreeMap::new(),
             endings: BTreeMap::new(),
             rejected: 0,
+            forgotten: 0,
             violation: None,
             steps: 0,
             config,
             events_delivered: 0,
+            events_by_node: vec![0; node_count],
+            outcomes: BTreeMap::new(),
             connect_times: Vec::new(),
         }
     }
@@ -485,8 +499,15 @@ impl Sim {
 
     fn drain_outputs(&mut self, now: Instant) -> bool {
         let mut moved = false;
+        let mut allowance = self.config.app_events_per_second.map_or(u64::MAX, |rate| {
+            (rate * self.now_ms() / 1_000).saturating_sub(self.events_delivered)
+        });
+        // Control outputs come first; a slow application leaves events
+        // queued (bounded, drop-oldest) once its allowance is spent.
         while let Some(output) = self.cluster.poll_output() {
-            moved = true;
+            // Taking an event is the application's pace, not progress of the
+            // system: a slow application must not stop virtual time.
+            moved |= !matches!(output, ClusterOutput::Event { .. });
             let at = self.now_ms();
             match output {
                 ClusterOutput::Connect { server, .. } => {
@@ -516,6 +537,7 @@ impl Sim {
                         "{at} done {}:{} {outcome}",
                         handle.server.0, handle.action.0
                     ));
+                    self.outcomes.insert(handle, outcome);
                     self.record_ending(handle);
                     if self.config.break_exactly_once {
                         self.record_ending(handle);
@@ -523,6 +545,8 @@ impl Sim {
                 }
                 ClusterOutput::Event { server, .. } => {
                     self.events_delivered += 1;
+                    self.events_by_node[server.0] += 1;
+                    allowance = allowance.saturating_sub(1);
                     if self.events_delivered.is_multiple_of(1_000) {
                         self.trace.record(&format!(
                             "{at} events {} {}",
@@ -533,6 +557,10 @@ impl Sim {
                 ClusterOutput::EmergencyShutdown { heap_bytes, .. } => {
                     self.trace.record(&format!("{at} emergency {heap_bytes}"));
                 }
+            }
+            if allowance == 0 {
+                // The application is busy: leave the rest queued.
+                break;
             }
         }
         moved
@@ -572,6 +600,24 @@ impl Sim {
         }
     }
 
+    /// Forgets the bookkeeping of actions that ended exactly once (their
+    /// counts stay in [`Sim::endings`] totals), so a long soak measures the
+    /// client's memory, not the harness's.
+    pub fn forget_ended(&mut self) {
+        let ended: Vec<ClusterHandle> = self
+            .endings
+            .iter()
+            .filter(|&(_, &count)| count == 1)
+            .map(|(handle, _)| *handle)
+            .collect();
+        for handle in ended {
+            self.endings.remove(&handle);
+            self.submitted.remove(&handle);
+            self.outcomes.remove(&handle);
+            self.forgotten += 1;
+        }
+    }
+
     /// After a run: every submitted action ended exactly once.
     pub fn check_endings(&mut self) {
         let unended: Vec<_> = self
@@ -596,9 +642,15 @@ impl Sim {
         })
     }
 
-    /// Actions that ended, and how many times in total.
+    /// Actions that ended, and how many times in total (forgotten ones
+    /// included, once each).
     #[must_use]
     pub fn endings(&self) -> (usize, u32) {
-        (self.endings.len(), self.endings.values().sum())
+        let forgotten = usize::try_from(self.forgotten).unwrap_or(usize::MAX);
+        let total: u32 = self.endings.values().sum();
+        (
+            self.endings.len() + forgotten,
+            total + u32::try_from(self.forgotten).unwrap_or(u32::MAX),
+        )
     }
 }
