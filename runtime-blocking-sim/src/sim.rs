@@ -366,6 +366,7 @@ impl Sim {
         moved |= self.transmit(now);
         moved |= self.drain_outputs(now);
         while self.cluster.poll_log().is_some() {}
+        self.check_bounds();
         // After a step every deadline it reached is handled: none is past.
         if let Some(next) = self.cluster.poll_timeout()
             && next < now
@@ -373,6 +374,30 @@ impl Sim {
             self.violate(format!("poll_timeout is {:?} before now", now - next));
         }
         moved
+    }
+
+    /// Invariants checked after every step: nothing but the handshake was
+    /// written before a login, and every queue is within its bound.
+    fn check_bounds(&mut self) {
+        for index in 0..self.nodes.len() {
+            if self.nodes[index].stats().actions_before_login > 0 {
+                self.violate(format!("node {index} got an action before login"));
+            }
+            let Some((depth, pending)) = self.cluster.session(ServerId(index)).map(|session| {
+                (
+                    session.metrics().counters.event_queue_depth,
+                    session.pending(),
+                )
+            }) else {
+                continue;
+            };
+            if depth > 2_000 {
+                self.violate(format!("node {index}: event queue {depth} over its bound"));
+            }
+            if pending > apn_ami_core::correlation::DEFAULT_MAX_PENDING {
+                self.violate(format!("node {index}: {pending} pending over the limit"));
+            }
+        }
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -512,6 +537,18 @@ impl Sim {
             match output {
                 ClusterOutput::Connect { server, .. } => {
                     let index = server.0;
+                    let previous = self
+                        .connect_times
+                        .iter()
+                        .rev()
+                        .find(|&&(_, node)| node == index);
+                    if let Some(&(before, _)) = previous
+                        && at - before < 100
+                    {
+                        self.violate(format!(
+                            "node {index}: attempts {before} ms and {at} ms, under 100 ms apart"
+                        ));
+                    }
                     self.connect_times.push((at, index));
                     self.trace.record(&format!("{at} connect {index}"));
                     if self.down_until[index].is_some() {

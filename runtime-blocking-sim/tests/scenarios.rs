@@ -85,7 +85,7 @@ fn seeds() -> Vec<u64> {
     let count = std::env::var("APN_AMI_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+        .unwrap_or(300);
     (0..count).collect()
 }
 
