@@ -300,6 +300,23 @@ impl FakeAsterisk {
         if self.config.mute {
             return;
         }
+        // Asterisk's own limits: 1022-byte lines, 128 lines per action.
+        let longest = action
+            .headers()
+            .map(|(key, value)| key.len() + 2 + value.len())
+            .max()
+            .unwrap_or(0);
+        if longest > 1022 {
+            self.reply(now, format!("Response: Error\r\n{id_line}Message: Failed to parse message: line too long\r\n\r\n"));
+            return;
+        }
+        if action.len() > 128 {
+            self.reply(
+                now,
+                format!("Response: Error\r\n{id_line}Message: Too many lines in message\r\n\r\n"),
+            );
+            return;
+        }
         if !self.logged_in && !matches!(name.as_str(), "login" | "challenge" | "logoff") {
             self.stats.actions_before_login += 1;
             self.reply(

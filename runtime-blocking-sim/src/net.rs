@@ -69,6 +69,8 @@ pub struct Link {
     to_client: Direction,
     /// While set, nothing arrives either way; arrivals wait for the heal.
     partitioned: bool,
+    /// While set, nothing arrives at the client (a one-way stall).
+    stalled_to_client: bool,
     /// Bytes flipped in transit so far (corruption fault).
     pub corrupted_bytes: u64,
 }
@@ -82,6 +84,7 @@ impl Link {
             to_node: Direction::default(),
             to_client: Direction::default(),
             partitioned: false,
+            stalled_to_client: false,
             corrupted_bytes: 0,
         }
     }
@@ -125,7 +128,7 @@ impl Link {
         corrupt_per_mille: u64,
         rng: &mut SeededRng,
     ) -> Option<Vec<u8>> {
-        if self.partitioned {
+        if self.partitioned || self.stalled_to_client {
             return None;
         }
         let mut bytes = self.to_client.take_due(now)?;
@@ -137,13 +140,18 @@ impl Link {
         Some(bytes)
     }
 
-    /// The earliest arrival either way (none while partitioned).
+    /// The earliest arrival either way (none while partitioned; none to the
+    /// client while that way is stalled).
     #[must_use]
     pub fn next_arrival(&self) -> Option<Instant> {
         if self.partitioned {
             return None;
         }
-        [self.to_node.next_arrival(), self.to_client.next_arrival()]
+        let to_client = self
+            .to_client
+            .next_arrival()
+            .filter(|_| !self.stalled_to_client);
+        [self.to_node.next_arrival(), to_client]
             .into_iter()
             .flatten()
             .min()
@@ -152,6 +160,11 @@ impl Link {
     /// Cuts the link (or heals it).
     pub fn set_partitioned(&mut self, partitioned: bool) {
         self.partitioned = partitioned;
+    }
+
+    /// Stalls (or resumes) the node-to-client way only.
+    pub fn set_stalled_to_client(&mut self, stalled: bool) {
+        self.stalled_to_client = stalled;
     }
 
     /// Whether the link is cut.

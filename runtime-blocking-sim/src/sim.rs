@@ -29,6 +29,10 @@ pub enum Fault {
     /// The node crashes: its connection resets and it refuses connections
     /// for this long, then restarts.
     Crash(usize, Duration),
+    /// Nothing from the node reaches the client for this long (one way).
+    Stall(usize, Duration),
+    /// The node writes half a frame and closes the connection.
+    CloseMidFrame(usize),
 }
 
 /// Everything one seed decides: the faults and their times.
@@ -60,10 +64,12 @@ impl FaultPlan {
             .map(|_| {
                 let at = rng.up_to(window_ms);
                 let length = Duration::from_millis(500 + rng.up_to(20_000));
-                let fault = match rng.up_to(3) {
+                let fault = match rng.up_to(5) {
                     0 => Fault::Reset(node(&mut rng)),
                     1 => Fault::Partition(node(&mut rng), length),
                     2 => Fault::Mute(node(&mut rng), length),
+                    3 => Fault::Stall(node(&mut rng), length),
+                    4 => Fault::CloseMidFrame(node(&mut rng)),
                     _ => Fault::Crash(node(&mut rng), length),
                 };
                 (at, fault)
@@ -173,6 +179,7 @@ pub struct Sim {
     down_until: Vec<Option<Instant>>,
     mute_until: Vec<Option<Instant>>,
     partition_until: Vec<Option<Instant>>,
+    stall_until: Vec<Option<Instant>>,
     epoch: Instant,
     now: Instant,
     rng: SeededRng,
@@ -243,6 +250,7 @@ impl Sim {
             down_until: vec![None; config.nodes],
             mute_until: vec![None; config.nodes],
             partition_until: vec![None; config.nodes],
+            stall_until: vec![None; config.nodes],
             epoch,
             now: epoch,
             rng: SeededRng::new(config.seed ^ 0x0051_3aed),
@@ -411,6 +419,7 @@ impl Sim {
             .iter()
             .chain(&self.mute_until)
             .chain(&self.partition_until)
+            .chain(&self.stall_until)
             .flatten()
             .copied();
         [self.cluster.poll_timeout(), faults]
@@ -440,6 +449,11 @@ impl Sim {
                 self.links[index].set_partitioned(false);
                 moved = true;
             }
+            if self.stall_until[index].is_some_and(|until| now >= until) {
+                self.stall_until[index] = None;
+                self.links[index].set_stalled_to_client(false);
+                moved = true;
+            }
         }
         while let Some(&(at, fault)) = self.plan.faults.get(self.next_fault) {
             if self.epoch + Duration::from_millis(at) > now {
@@ -461,6 +475,18 @@ impl Sim {
                 Fault::Crash(node, length) => {
                     self.close(node, now);
                     self.down_until[node] = Some(now + length);
+                }
+                Fault::Stall(node, length) => {
+                    self.links[node].set_stalled_to_client(true);
+                    self.stall_until[node] = Some(now + length);
+                }
+                Fault::CloseMidFrame(node) => {
+                    if self.connected[node] {
+                        // Half a response reaches the client, then the close.
+                        let half = b"Response: Success\r\nActionID: node:0:1\r\nMess";
+                        self.cluster.handle_input(ServerId(node), half, now);
+                        self.close(node, now);
+                    }
                 }
             }
         }
@@ -632,8 +658,10 @@ impl Sim {
             self.down_until[index] = None;
             self.mute_until[index] = None;
             self.partition_until[index] = None;
+            self.stall_until[index] = None;
             self.nodes[index].config_mut().mute = false;
             self.links[index].set_partitioned(false);
+            self.links[index].set_stalled_to_client(false);
         }
     }
 
