@@ -46,6 +46,9 @@ pub struct NodeConfig {
     pub garbage_every: Option<u32>,
     /// Put an extra blank line after every frame.
     pub extra_blank_lines: bool,
+    /// A client that lets this many bytes queue up unread is dropped
+    /// silently (Asterisk 22: about 4 MB, default `writetimeout`).
+    pub slow_reader_limit: usize,
     /// Send an oversized event before every n-th frame.
     pub oversized_every: Option<u32>,
 }
@@ -68,6 +71,7 @@ impl NodeConfig {
             garbage_every: None,
             extra_blank_lines: false,
             oversized_every: None,
+            slow_reader_limit: 4 * 1024 * 1024,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct NodeStats {
     pub actions_before_login: u64,
     /// Actions answered.
     pub actions: u64,
+    /// Clients dropped for not reading.
+    pub slow_reader_drops: u64,
     /// Event frames sent (list items and completions included).
     pub events: u64,
 }
@@ -446,7 +452,8 @@ impl FakeAsterisk {
 
     /// Appends a frame, with the configured misbehaviour around it.
     fn send(&mut self, frame: &str) {
-        if !self.connected {
+        if !self.connected || self.close_requested {
+            // Gone, or going: nothing more is written.
             return;
         }
         self.frames_sent += 1;
@@ -468,6 +475,12 @@ impl FakeAsterisk {
             + u64::from(frame.starts_with("Event: "));
         if self.config.extra_blank_lines {
             self.out.extend_from_slice(b"\r\n");
+        }
+        if self.out.len() > self.config.slow_reader_limit {
+            // No event, no message: the socket just closes.
+            self.stats.slow_reader_drops += 1;
+            self.out.clear();
+            self.close_requested = true;
         }
     }
 }

@@ -218,3 +218,17 @@ fn an_unauthenticated_session_is_closed_after_the_auth_timeout() {
     client.say("", 30_000);
     assert!(client.node.wants_close());
 }
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_silently() {
+    let mut settings = config();
+    settings.slow_reader_limit = 64 * 1024;
+    let mut client = Client::connected(settings);
+    client.login();
+    client.node.generate_calls(10);
+    assert!(!client.node.wants_close(), "under the limit");
+    client.node.generate_calls(1_000);
+    assert_eq!(client.node.stats().slow_reader_drops, 1);
+    assert!(client.node.wants_close(), "dropped without a word");
+    assert!(client.node.poll_transmit().is_none());
+}
