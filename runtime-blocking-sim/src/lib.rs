@@ -5,11 +5,16 @@
 //! [`Link`]s, on a virtual clock, single-threaded. One seed decides
 //! everything (the faults, the jitter, the traffic); a failing run names its
 //! seed, and the same seed replays it bit for bit (the trace hash says so).
+//!
+//! [`TcpNode`] serves a fake node on a real loopback socket, for the runtimes
+//! and the CLI.
 
 mod fake;
 mod net;
 mod sim;
+mod tcp;
 
 pub use fake::{CommandFormat, FakeAsterisk, NodeConfig, NodeStats};
 pub use net::{Link, LinkConfig};
 pub use sim::{Fault, FaultPlan, Sim, SimConfig, Violation};
+pub use tcp::TcpNode;
