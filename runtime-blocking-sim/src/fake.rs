@@ -215,10 +215,11 @@ impl FakeAsterisk {
             self.calls += 1;
             let call = self.calls;
             let channel = format!("PJSIP/{}-{call:08x}", 100 + self.rng.up_to(800));
-            let name = if call.is_multiple_of(3) {
-                "\u{041f}\u{0451}\u{0442}\u{0440}"
-            } else {
-                "O\\'Brien"
+            // cp1251 bytes (not UTF-8), UTF-8 Cyrillic, and a C-escaped quote.
+            let name: &[u8] = match call % 3 {
+                0 => b"\xcf\xe5\xf2\xf0",
+                1 => "\u{041f}\u{0451}\u{0442}\u{0440}".as_bytes(),
+                _ => b"O\\'Brien",
             };
             let uid = format!("1722870012.{call}");
             for (event, extra) in [
@@ -242,9 +243,12 @@ impl FakeAsterisk {
                     "Cause: 16\r\nCause-txt: Normal Clearing\r\n".to_owned(),
                 ),
             ] {
-                let frame = format!(
-                    "Event: {event}\r\nPrivilege: call,all\r\nChannel: {channel}\r\nCallerIDNum: 100\r\nCallerIDName: {name}\r\nUniqueid: {uid}\r\n{extra}\r\n"
-                );
+                let mut frame = format!(
+                    "Event: {event}\r\nPrivilege: call,all\r\nChannel: {channel}\r\nCallerIDNum: 100\r\nCallerIDName: "
+                )
+                .into_bytes();
+                frame.extend_from_slice(name);
+                frame.extend_from_slice(format!("\r\nUniqueid: {uid}\r\n{extra}\r\n").as_bytes());
                 self.send(&frame);
             }
         }
@@ -278,9 +282,9 @@ impl FakeAsterisk {
                 break;
             }
             match entry.remove() {
-                Later::Send(text) => self.send(&text),
+                Later::Send(text) => self.send(text.as_bytes()),
                 Later::SendThenClose(text) => {
-                    self.send(&text);
+                    self.send(text.as_bytes());
                     self.close_requested = true;
                 }
             }
@@ -439,7 +443,7 @@ impl FakeAsterisk {
 
     fn reply(&mut self, now: Instant, text: String) {
         if self.config.answer_delay.is_zero() {
-            self.send(&text);
+            self.send(text.as_bytes());
         } else {
             self.schedule(now + self.config.answer_delay, Later::Send(text));
         }
@@ -451,7 +455,7 @@ impl FakeAsterisk {
     }
 
     /// Appends a frame, with the configured misbehaviour around it.
-    fn send(&mut self, frame: &str) {
+    fn send(&mut self, frame: &[u8]) {
         if !self.connected || self.close_requested {
             // Gone, or going: nothing more is written.
             return;
@@ -469,10 +473,13 @@ impl FakeAsterisk {
             self.out.resize(self.out.len() + 70_000, b'x');
             self.out.extend_from_slice(b"\r\n\r\n");
         }
-        self.out.extend_from_slice(frame.as_bytes());
+        self.out.extend_from_slice(frame);
         // Every frame this node sends that starts a line with `Event:`.
-        self.stats.events += frame.matches("\r\n\r\nEvent: ").count() as u64
-            + u64::from(frame.starts_with("Event: "));
+        let inner = frame
+            .windows(11)
+            .filter(|w| *w == b"\r\n\r\nEvent: ")
+            .count();
+        self.stats.events += inner as u64 + u64::from(frame.starts_with(b"Event: "));
         if self.config.extra_blank_lines {
             self.out.extend_from_slice(b"\r\n");
         }

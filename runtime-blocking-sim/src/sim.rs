@@ -180,6 +180,12 @@ pub struct Sim {
     mute_until: Vec<Option<Instant>>,
     partition_until: Vec<Option<Instant>>,
     stall_until: Vec<Option<Instant>>,
+    /// Events still queued for each node when its connection closed, and
+    /// how many of them have been delivered since: no more may follow.
+    queued_at_close: Vec<u64>,
+    delivered_since_close: Vec<u64>,
+    /// When each node's last connection or attempt failed.
+    failed_at: Vec<Option<u64>>,
     epoch: Instant,
     now: Instant,
     rng: SeededRng,
@@ -251,6 +257,9 @@ impl Sim {
             mute_until: vec![None; config.nodes],
             partition_until: vec![None; config.nodes],
             stall_until: vec![None; config.nodes],
+            queued_at_close: vec![0; config.nodes],
+            delivered_since_close: vec![0; config.nodes],
+            failed_at: vec![None; config.nodes],
             epoch,
             now: epoch,
             rng: SeededRng::new(config.seed ^ 0x0051_3aed),
@@ -561,37 +570,25 @@ impl Sim {
             moved |= !matches!(output, ClusterOutput::Event { .. });
             let at = self.now_ms();
             match output {
-                ClusterOutput::Connect { server, .. } => {
-                    let index = server.0;
-                    let previous = self
-                        .connect_times
-                        .iter()
-                        .rev()
-                        .find(|&&(_, node)| node == index);
-                    if let Some(&(before, _)) = previous
-                        && at - before < 100
-                    {
-                        self.violate(format!(
-                            "node {index}: attempts {before} ms and {at} ms, under 100 ms apart"
-                        ));
-                    }
-                    self.connect_times.push((at, index));
-                    self.trace.record(&format!("{at} connect {index}"));
-                    if self.down_until[index].is_some() {
-                        self.cluster.handle_disconnected(server, now);
-                    } else {
-                        self.connected[index] = true;
-                        self.links[index].reset();
-                        self.nodes[index].on_connect(now);
-                        self.cluster.handle_connected(server, now);
-                    }
-                }
+                ClusterOutput::Connect { server, .. } => self.on_connect_request(server, at, now),
                 ClusterOutput::Close { server, reason } => {
                     self.trace
                         .record(&format!("{at} close {} {reason:?}", server.0));
                     self.close(server.0, now);
                 }
                 ClusterOutput::Completed { handle, result, .. } => {
+                    // A response resolves only an action of its own server.
+                    let foreign = result
+                        .as_ref()
+                        .ok()
+                        .and_then(|response| response.frame().action_id())
+                        .is_some_and(|id| {
+                            !id.as_bytes()
+                                .starts_with(format!("node{}:", handle.server.0).as_bytes())
+                        });
+                    if foreign {
+                        self.violate(format!("{handle:?} resolved by another server's response"));
+                    }
                     let outcome = match &result {
                         Ok(response) => response.frame().first_value().to_string(),
                         Err(error) => error.to_string(),
@@ -609,6 +606,16 @@ impl Sim {
                 ClusterOutput::Event { server, .. } => {
                     self.events_delivered += 1;
                     self.events_by_node[server.0] += 1;
+                    if !self.connected[server.0] {
+                        // Only events queued before the close may still come.
+                        self.delivered_since_close[server.0] += 1;
+                        if self.delivered_since_close[server.0] > self.queued_at_close[server.0] {
+                            self.violate(format!(
+                                "node {}: an event delivered after the close",
+                                server.0
+                            ));
+                        }
+                    }
                     allowance = allowance.saturating_sub(1);
                     if self.events_delivered.is_multiple_of(1_000) {
                         self.trace.record(&format!(
@@ -629,6 +636,47 @@ impl Sim {
         moved
     }
 
+    /// The cluster asks to connect: refused while the node is down,
+    /// otherwise accepted at once. Checks the reconnect bounds first.
+    fn on_connect_request(&mut self, server: ServerId, at: u64, now: Instant) {
+        let index = server.0;
+        let previous = self
+            .connect_times
+            .iter()
+            .rev()
+            .find(|&&(_, node)| node == index)
+            .map(|&(before, _)| before);
+        // From a failure to the next attempt: at most the largest
+        // hold (the 30 s backoff cap, or the breaker's 300 s
+        // cool-down cap). Between two attempts: at least 100 ms.
+        if let Some(failed) = self.failed_at[index].take()
+            && at - failed > 300_000
+        {
+            self.violate(format!(
+                "node {index}: {} ms from failure to attempt",
+                at - failed
+            ));
+        }
+        if let Some(before) = previous
+            && at - before < 100
+        {
+            self.violate(format!(
+                "node {index}: attempts {before} ms and {at} ms, under 100 ms apart"
+            ));
+        }
+        self.connect_times.push((at, index));
+        self.trace.record(&format!("{at} connect {index}"));
+        if self.down_until[index].is_some() {
+            self.failed_at[index] = Some(at);
+            self.cluster.handle_disconnected(server, now);
+        } else {
+            self.connected[index] = true;
+            self.links[index].reset();
+            self.nodes[index].on_connect(now);
+            self.cluster.handle_connected(server, now);
+        }
+    }
+
     fn record_ending(&mut self, handle: ClusterHandle) {
         let count = self.endings.entry(handle).or_default();
         *count += 1;
@@ -646,6 +694,12 @@ impl Sim {
         self.nodes[index].on_disconnect();
         if self.connected[index] {
             self.connected[index] = false;
+            self.failed_at[index] = Some(self.now_ms());
+            self.queued_at_close[index] = self
+                .cluster
+                .session(ServerId(index))
+                .map_or(0, |session| session.metrics().counters.event_queue_depth);
+            self.delivered_since_close[index] = 0;
             self.cluster.handle_disconnected(ServerId(index), now);
         }
     }

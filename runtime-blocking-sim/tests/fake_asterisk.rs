@@ -232,3 +232,43 @@ fn a_client_that_stops_reading_is_dropped_silently() {
     assert!(client.node.wants_close(), "dropped without a word");
     assert!(client.node.poll_transmit().is_none());
 }
+
+#[test]
+fn a_node_that_rejects_logins_answers_a_second_later_and_closes() {
+    let mut settings = config();
+    settings.reject_logins = true;
+    let mut client = Client::connected(settings);
+    assert!(
+        client
+            .say(
+                "Action: Login\r\nActionID: l\r\nUsername: admin\r\nSecret: secret\r\n\r\n",
+                0
+            )
+            .is_empty()
+    );
+    let failed = client.say("", 1_000);
+    assert_eq!(failed[0].get("message").unwrap(), "Authentication failed");
+    assert!(client.node.wants_close());
+}
+
+#[test]
+fn generated_calls_carry_non_utf8_and_escaped_names_and_both_variable_forms() {
+    let mut client = Client::connected(config());
+    client.login();
+    client.node.generate_calls(3);
+    let events = client.read();
+    assert_eq!(events.len(), 15);
+    let names: Vec<Vec<u8>> = events
+        .iter()
+        .filter(|e| e.first_value() == "Newchannel")
+        .map(|e| e.get("calleridname").unwrap().as_bytes().to_vec())
+        .collect();
+    assert!(names.contains(&b"\xcf\xe5\xf2\xf0".to_vec()), "cp1251");
+    assert!(names.contains(&b"O\\'Brien".to_vec()), "C-escaped");
+    let varset = events.iter().find(|e| e.first_value() == "VarSet").unwrap();
+    let forms: Vec<_> = varset
+        .chan_variables()
+        .map(|v| v.channel.is_some())
+        .collect();
+    assert_eq!(forms, [true, false]);
+}

@@ -224,3 +224,54 @@ fn partitions_and_restarts_with_traffic_in_flight() {
         );
     }
 }
+
+#[test]
+fn writes_split_at_every_byte_still_carry_every_action() {
+    let mut config = SimConfig::new(2, 4);
+    config.link.window = 1;
+    let mut sim = Sim::new(config, FaultPlan::none());
+    traffic(&mut sim, 2, 10_000, 250);
+    sim.generate_calls(0, 3);
+    sim.run_until(30_000);
+    sim.check_endings();
+    assert_eq!(sim.violation(), None);
+    assert_eq!(sim.outcomes.len(), 2 * 40);
+    assert!(sim.outcomes.values().all(|outcome| outcome == "Success"));
+    assert_eq!(
+        sim.events_by_node[0],
+        1 + 15,
+        "FullyBooted and three calls, byte by byte"
+    );
+}
+
+#[test]
+fn a_node_that_rejects_logins_opens_the_breaker_and_is_never_used() {
+    let mut config = SimConfig::new(2, 6);
+    config.node.reject_logins = false;
+    let mut sim = Sim::new(config, FaultPlan::none());
+    sim.nodes[1].config_mut().reject_logins = true;
+    traffic(&mut sim, 2, 60_000, 500);
+    sim.run_until(70_000);
+    sim.check_endings();
+    assert_eq!(sim.violation(), None);
+    assert_eq!(
+        sim.cluster.health(ServerId(1)),
+        Some(HealthState::CircuitOpen),
+        "refused logins opened the breaker"
+    );
+    let attempts = sim
+        .connect_times
+        .iter()
+        .filter(|&&(_, node)| node == 1)
+        .count();
+    assert!(
+        (2..=12).contains(&attempts),
+        "backed off, no tight loop: {attempts} attempts in 60 s"
+    );
+    assert!(
+        sim.outcomes
+            .keys()
+            .all(|handle| handle.server == ServerId(0)),
+        "only the good node answered"
+    );
+}
