@@ -118,6 +118,24 @@ pub struct FakeAsterisk {
     calls: u64,
     rng: SeededRng,
     stats: NodeStats,
+    lines: LineTracker,
+}
+
+/// Where the client's byte stream is, line-wise: enough to accept bare `\n`
+/// and to spot a frame that is only a blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineTracker {
+    last_byte: u8,
+    line_length: usize,
+    at_frame_start: bool,
+}
+
+impl LineTracker {
+    const START: Self = Self {
+        last_byte: b'\n',
+        line_length: 0,
+        at_frame_start: true,
+    };
 }
 
 impl FakeAsterisk {
@@ -142,6 +160,7 @@ impl FakeAsterisk {
             calls: 0,
             rng: SeededRng::new(seed),
             stats: NodeStats::default(),
+            lines: LineTracker::START,
         }
     }
 
@@ -182,6 +201,7 @@ impl FakeAsterisk {
         self.later.clear();
         self.out.clear();
         self.parser.reset();
+        self.lines = LineTracker::START;
     }
 
     /// Bytes from the client.
@@ -189,6 +209,40 @@ impl FakeAsterisk {
         if !self.connected {
             return;
         }
+        // Asterisk reads lines ending in `\n` with or without `\r`, and a
+        // frame that is only a blank line is a request without an action.
+        let mut normalised = Vec::with_capacity(bytes.len() + 8);
+        for &byte in bytes {
+            if byte == b'\n' {
+                if self.lines.last_byte != b'\r' {
+                    normalised.push(b'\r');
+                }
+                normalised.push(byte);
+                let blank = self.lines.line_length == 0;
+                if blank && self.lines.at_frame_start {
+                    // Answer what came before, then the empty request.
+                    self.take_actions(&std::mem::take(&mut normalised), now);
+                    self.reply(
+                        now,
+                        "Response: Error\r\nMessage: Missing action in request\r\n\r\n".to_owned(),
+                    );
+                }
+                self.lines.at_frame_start = blank;
+                self.lines.line_length = 0;
+            } else {
+                if byte != b'\r' {
+                    self.lines.line_length += 1;
+                    self.lines.at_frame_start = false;
+                }
+                normalised.push(byte);
+            }
+            self.lines.last_byte = byte;
+        }
+        self.take_actions(&normalised, now);
+    }
+
+    /// Parses normalised client bytes and answers each action.
+    fn take_actions(&mut self, bytes: &[u8], now: Instant) {
         let mut actions = Vec::new();
         if self
             .parser

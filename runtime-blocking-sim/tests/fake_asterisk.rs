@@ -272,3 +272,30 @@ fn generated_calls_carry_non_utf8_and_escaped_names_and_both_variable_forms() {
         .collect();
     assert_eq!(forms, [true, false]);
 }
+
+#[test]
+fn bare_newlines_are_accepted_and_a_blank_frame_is_a_missing_action() {
+    let mut client = Client::connected(config());
+    let answer = client.say(
+        "Action: Login\nActionID: 1\nUsername: admin\nSecret: secret\n\n",
+        0,
+    );
+    assert_eq!(answer[0].get("message").unwrap(), "Authentication accepted");
+    let answers = client.say("Action: Ping\r\nActionID: p\r\n\r\n\r\n", 1);
+    assert_eq!(answers[0].get("ping").unwrap(), "Pong", "the action first");
+    assert_eq!(
+        answers[1].get("message").unwrap(),
+        "Missing action in request"
+    );
+    // The same, a byte at a time.
+    let mut replies = Vec::new();
+    for byte in "Action: Ping\nActionID: q\n\n\n".bytes() {
+        replies.extend(client.say(&char::from(byte).to_string(), 2));
+    }
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0].action_id().unwrap(), "q");
+    assert_eq!(
+        replies[1].get("message").unwrap(),
+        "Missing action in request"
+    );
+}
