@@ -55,18 +55,7 @@ pub(crate) fn parse_pieces(
             break;
         }
     }
-    let mut stats = parser.stats();
-    if error.is_some() {
-        // How much was accepted and skipped before a fatal error depends on
-        // where the pieces ended; what was decided does not.
-        stats.bytes = 0;
-        stats.bytes_skipped = 0;
-    }
-    Outcome {
-        items,
-        error,
-        stats,
-    }
+    outcome(&parser, items, error)
 }
 
 /// Parses `stream` fed in chunks of `chunk` bytes.
@@ -100,6 +89,13 @@ pub(crate) fn parse_push_poll(config: ParserConfig, stream: &[u8], chunk: usize)
             }
         }
     }
+    outcome(&parser, items, error)
+}
+
+/// What a parse produced. How much was accepted and skipped before a fatal
+/// error depends on where the pieces ended, so those two counters are left
+/// out when there is one; what was decided is kept.
+fn outcome(parser: &Parser, items: Vec<Item>, error: Option<ProtocolError>) -> Outcome {
     let mut stats = parser.stats();
     if error.is_some() {
         stats.bytes = 0;
