@@ -12,23 +12,25 @@ const SHORT_WORDS: usize = 3;
 ///
 /// A bare `\n` is part of the line (a value may carry one: `Message: …\n`),
 /// and a lone `\r` does not end a line either. Most values are short, so the
-/// first words are searched in-register, a CR-LF pair found from the masks
-/// (a CR in a word's last lane carries into the next word); longer values go
-/// to `memchr`.
+/// first words are searched in-register for the first `\n`; longer values,
+/// and the rest after a bare LF, go to `memchr`.
 pub(crate) fn find_crlf(haystack: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
-    let mut carried_cr = 0;
     for _ in 0..SHORT_WORDS {
         if !swar::has_word(haystack.len(), at) {
             break;
         }
-        let word = swar::load(haystack, at);
-        let cr = swar::lanes_equal(word, b'\r');
-        let crlf = swar::lanes_equal(word, b'\n') & ((cr << 8) | carried_cr);
-        if crlf != 0 {
-            return Some(at + swar::first_lane(crlf) - 1);
+        let newline = swar::first_lane_equal(swar::load(haystack, at), b'\n');
+        if newline != 0 {
+            // The scan never writes the buffer, so the byte before is a
+            // cheap load; a bare LF (rare) sends the search on below.
+            let found = at + swar::first_lane(newline);
+            if found > from && haystack[found - 1] == b'\r' {
+                return Some(found - 1);
+            }
+            at = found + 1;
+            break;
         }
-        carried_cr = cr >> 56;
         at += swar::WORD;
     }
     while let Some(found) = memchr(b'\n', &haystack[at..]) {
