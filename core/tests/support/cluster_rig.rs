@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use apn_ami_core::cluster::{
     Cluster, ClusterConfig, ClusterHandle, ClusterOutput, Route, Routing, ServerConfig, ServerId,
@@ -82,7 +82,7 @@ impl ClusterRig {
     }
 
     pub(crate) fn now(&self) -> Instant {
-        self.t0 + Duration::from_millis(self.ms)
+        super::frames::at(self.t0, self.ms)
     }
 
     /// Moves the clock to `ms`, ticks, and pumps until quiet.

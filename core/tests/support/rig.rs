@@ -5,7 +5,7 @@
 // Each test file uses its own part.
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use apn_ami_core::connection::{
     AuthMethod, Session, SessionConfig, SessionOutput, SessionState, SubmitOptions,
@@ -51,7 +51,7 @@ impl Rig {
     }
 
     pub(crate) fn now(&self) -> Instant {
-        self.t0 + Duration::from_millis(self.ms)
+        super::frames::at(self.t0, self.ms)
     }
 
     /// Moves the clock to `ms` and runs the tick.
