@@ -91,6 +91,8 @@ pub struct NodeStats {
     pub slow_reader_drops: u64,
     /// Event frames sent (list items and completions included).
     pub events: u64,
+    /// `Logoff` actions received.
+    pub logoffs: u64,
 }
 
 /// Something the node will send later.
@@ -399,6 +401,7 @@ impl FakeAsterisk {
             "login" => self.on_login(action, &id_line, now),
             "ping" => self.reply(now, format!("Response: Success\r\n{id_line}Ping: Pong\r\nTimestamp: 1722870000.000000\r\n\r\n")),
             "logoff" => {
+                self.stats.logoffs += 1;
                 let text = format!("Response: Goodbye\r\n{id_line}Message: Thanks for all the fish.\r\n\r\n");
                 self.schedule(now + self.config.answer_delay, Later::SendThenClose(text));
             }

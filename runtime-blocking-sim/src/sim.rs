@@ -627,6 +627,10 @@ impl Sim {
                 ClusterOutput::EmergencyShutdown { heap_bytes, .. } => {
                     self.trace.record(&format!("{at} emergency {heap_bytes}"));
                 }
+                ClusterOutput::LoginFailed { server, message } => {
+                    self.trace
+                        .record(&format!("{at} login failed {} {message}", server.0));
+                }
             }
             if allowance == 0 {
                 // The application is busy: leave the rest queued.

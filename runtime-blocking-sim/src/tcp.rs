@@ -7,8 +7,8 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,12 +17,33 @@ use crate::fake::{FakeAsterisk, NodeConfig, NodeStats};
 /// How long a read waits before the node's timers get a look.
 const READ_SLICE: Duration = Duration::from_millis(5);
 
+/// A change to make to the node from outside, run by the serving thread.
+type Control = Box<dyn FnOnce(&mut FakeAsterisk) + Send>;
+
+/// What the test side shares with the serving thread.
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    /// Close the current connection at the next look (a crash of the
+    /// connection, not of the node).
+    drop_connection: AtomicBool,
+    controls: Mutex<Vec<Control>>,
+    stats: Mutex<NodeStats>,
+}
+
 /// A fake node listening on `127.0.0.1` on a port of the system's choosing.
-#[derive(Debug)]
 pub struct TcpNode {
     address: SocketAddr,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<NodeStats>>,
+}
+
+impl std::fmt::Debug for TcpNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpNode")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TcpNode {
@@ -31,18 +52,54 @@ impl TcpNode {
     /// # Errors
     /// When the socket cannot be bound or the thread cannot start.
     pub fn spawn(config: NodeConfig, seed: u64) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let loopback = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0));
+        Self::spawn_at(loopback, config, seed)
+    }
+
+    /// Starts serving `config` at `address`: a node restarted on the port
+    /// of one that was stopped.
+    ///
+    /// # Errors
+    /// When the socket cannot be bound or the thread cannot start.
+    pub fn spawn_at(address: SocketAddr, config: NodeConfig, seed: u64) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address)?;
         let address = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
+        let shared = Arc::new(Shared::default());
+        let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("fake-asterisk-{}", address.port()))
-            .spawn(move || serve(&listener, FakeAsterisk::new(config, seed), &flag))?;
+            .spawn(move || serve(&listener, FakeAsterisk::new(config, seed), &serving))?;
         Ok(Self {
             address,
-            stop,
+            shared,
             thread: Some(thread),
         })
+    }
+
+    /// Runs `change` on the node from its serving thread, within a few
+    /// milliseconds: switch it mute, make it send calls, change its
+    /// Command format.
+    pub fn control(&self, change: impl FnOnce(&mut FakeAsterisk) + Send + 'static) {
+        self.shared
+            .controls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(change));
+    }
+
+    /// Closes the current client connection (the node keeps listening).
+    pub fn drop_connection(&self) {
+        self.shared.drop_connection.store(true, Ordering::SeqCst);
+    }
+
+    /// What the node has observed so far (updated every few milliseconds).
+    #[must_use]
+    pub fn stats(&self) -> NodeStats {
+        *self
+            .shared
+            .stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Where to connect.
@@ -56,7 +113,7 @@ impl TcpNode {
     /// # Errors
     /// When the serving thread panicked.
     pub fn stop(mut self) -> std::thread::Result<NodeStats> {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept; the thread sees the flag and ends. A
         // failed wake-up only means the thread is not in accept.
         if let Err(error) = TcpStream::connect(self.address) {
@@ -77,17 +134,18 @@ fn now() -> Instant {
     Instant::now()
 }
 
-fn serve(listener: &TcpListener, mut node: FakeAsterisk, stop: &AtomicBool) -> NodeStats {
+fn serve(listener: &TcpListener, mut node: FakeAsterisk, shared: &Shared) -> NodeStats {
     for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
+        if shared.stop.load(Ordering::SeqCst) {
             break;
         }
         match stream {
             Ok(stream) => {
-                if let Err(error) = serve_one(stream, &mut node, stop) {
+                if let Err(error) = serve_one(stream, &mut node, shared) {
                     eprintln!("fake asterisk: connection ended: {error}");
                 }
                 node.on_disconnect();
+                publish(&node, shared);
             }
             Err(error) => eprintln!("fake asterisk: accept failed: {error}"),
         }
@@ -95,16 +153,34 @@ fn serve(listener: &TcpListener, mut node: FakeAsterisk, stop: &AtomicBool) -> N
     node.stats()
 }
 
+fn publish(node: &FakeAsterisk, shared: &Shared) {
+    *shared.stats.lock().unwrap_or_else(PoisonError::into_inner) = node.stats();
+}
+
 fn serve_one(
     mut stream: TcpStream,
     node: &mut FakeAsterisk,
-    stop: &AtomicBool,
+    shared: &Shared,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(READ_SLICE))?;
     stream.set_nodelay(true)?;
+    shared.drop_connection.store(false, Ordering::SeqCst);
     node.on_connect(now());
     let mut buffer = vec![0u8; 64 * 1024];
-    while !stop.load(Ordering::SeqCst) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if shared.drop_connection.swap(false, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let controls = std::mem::take(
+            &mut *shared
+                .controls
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for change in controls {
+            change(node);
+        }
+        publish(node, shared);
         if let Some(bytes) = node.poll_transmit() {
             let count = bytes.len();
             stream.write_all(bytes)?;

@@ -153,6 +153,15 @@ pub enum ClusterOutput {
         /// The event.
         event: Frame,
     },
+    /// The server refused the login (a wrong secret, a refused `Events`
+    /// value, a permission); the connection closes and the connection
+    /// manager retries with backoff.
+    LoginFailed {
+        /// Which server.
+        server: ServerId,
+        /// The server's `Message`.
+        message: String,
+    },
     /// The client passed its memory budget and shut down at once.
     EmergencyShutdown {
         /// Heap bytes held when it happened.
@@ -441,16 +450,47 @@ impl Cluster {
     /// The next output: connects, closes and completions first, then one
     /// event per server in turn, so a flooded server cannot starve others.
     pub fn poll_output(&mut self) -> Option<ClusterOutput> {
-        if let Some(output) = self.outputs.pop_front() {
-            return Some(output);
-        }
-        let (index, event) = in_turn(&mut self.servers, &mut self.next_event_server, |slot| {
-            slot.session.poll_event()
-        })?;
-        Some(ClusterOutput::Event {
-            server: ServerId(index),
-            event,
+        self.poll_control().or_else(|| {
+            self.poll_event()
+                .map(|(server, event)| ClusterOutput::Event { server, event })
         })
+    }
+
+    /// The next output that is not an event (connects, closes, completions,
+    /// login failures, an emergency shutdown). A runtime that hands events
+    /// over only as fast as its application takes them drains these at
+    /// once and leaves events in the servers' bounded queues until
+    /// [`Cluster::poll_event`].
+    pub fn poll_control(&mut self) -> Option<ClusterOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// The next event, one server per call in turn, so a flooded server
+    /// cannot starve the others. Events left here are the ones the bounded
+    /// drop-oldest queues drop when the application lags.
+    pub fn poll_event(&mut self) -> Option<(ServerId, Frame)> {
+        in_turn(&mut self.servers, &mut self.next_event_server, |slot| {
+            slot.session.poll_event()
+        })
+        .map(|(index, event)| (ServerId(index), event))
+    }
+
+    /// Counts events of `server` that were taken out of its queue but never
+    /// reached the application (a consumer let them go unread), in the
+    /// server's `ami_dropped_events_total`.
+    pub fn count_dropped_events(&mut self, server: ServerId, count: u64) {
+        if let Some(slot) = self.servers.get_mut(server.0) {
+            slot.session.counters_mut().dropped_events += count;
+        }
+    }
+
+    /// The server with this key, if the cluster has one.
+    #[must_use]
+    pub fn server_by_key(&self, key: &str) -> Option<ServerId> {
+        self.servers
+            .iter()
+            .position(|slot| slot.session.server_key().as_str() == key)
+            .map(ServerId)
     }
 
     /// The next log record: the cluster's own, then each server's in turn.
@@ -525,7 +565,11 @@ impl Cluster {
                     self.outputs
                         .push_back(ClusterOutput::Close { server, reason });
                 }
-                SessionOutput::LoginFailed { .. } | SessionOutput::Event(_) => {}
+                SessionOutput::LoginFailed { message } => {
+                    self.outputs
+                        .push_back(ClusterOutput::LoginFailed { server, message });
+                }
+                SessionOutput::Event(_) => {}
             }
         }
         self.evaluate_health(server.0);

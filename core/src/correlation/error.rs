@@ -56,6 +56,12 @@ pub enum AmiError {
         /// The index asked for.
         index: usize,
     },
+    /// No server of the cluster has this key.
+    #[error("no server with the key {key:?} in the cluster")]
+    UnknownServerKey {
+        /// The key asked for.
+        key: String,
+    },
     /// An event list grew past its cap; the rest of it is discarded.
     #[error("the event list passed its cap of {max_items} items or {max_bytes} bytes")]
     ListTooLong {

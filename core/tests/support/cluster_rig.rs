@@ -188,7 +188,7 @@ impl ClusterRig {
                     .push((*handle, summary.map_err(Clone::clone)));
             }
             ClusterOutput::Event { server, .. } => self.events.push(*server),
-            ClusterOutput::EmergencyShutdown { .. } => {}
+            ClusterOutput::EmergencyShutdown { .. } | ClusterOutput::LoginFailed { .. } => {}
         }
         self.outputs.push(output);
     }

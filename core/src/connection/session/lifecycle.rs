@@ -231,7 +231,8 @@ impl Session {
                 | AmiError::NoHealthyServer
                 | AmiError::CircuitOpen
                 | AmiError::ServerUnavailable
-                | AmiError::UnknownServer { .. },
+                | AmiError::UnknownServer { .. }
+                | AmiError::UnknownServerKey { .. },
             ) => Outcome::Rejected,
             Err(AmiError::ShuttingDown) => Outcome::ShuttingDown,
             Err(AmiError::ListTooLong { .. }) => Outcome::ListTooLong,

@@ -1,0 +1,182 @@
+//! # apn-ami-tokio
+//!
+//! The tokio runtime of apn-ami, an Asterisk Manager Interface client for
+//! applications that keep connections to many Asterisk servers open for
+//! months. One driver task per client owns every connection and the
+//! sans-IO core; the application holds a cheap, cloneable [`Client`].
+//!
+//! ```no_run
+//! use apn_ami_tokio::{Action, Client, ClientConfig};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // servers, credentials (from environment variables), timeouts, routing
+//!     let config = ClientConfig::from_file("apn-ami.toml".as_ref())?;
+//!     let client = Client::start(&config)?; // connects in the background
+//!     client.shutdown_on_signals(); // SIGTERM / Ctrl-C: Logoff, then stop
+//!     client.ready().await?; // at least one server logged in
+//!
+//!     let mut events = client.events()?;
+//!     tokio::spawn(async move {
+//!         while let Some(event) = events.next().await {
+//!             println!("{}: {}", event.server(), event.frame().first_value());
+//!         }
+//!     });
+//!
+//!     let channels = client.send(Action::new("CoreShowChannels")?).await?;
+//!     println!("{} channels up", channels.items().len());
+//!     let reload = Action::builder("Command").header("Command", "core show uptime").build()?;
+//!     let output = client.send_to("pbx-a", reload).await?;
+//!     output.output_lines().for_each(|line| println!("{}", String::from_utf8_lossy(line)));
+//!     client.shutdown().await; // every pending action has ended
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - Every action ends exactly once: its response, or a typed
+//!   [`AmiError`] (timeout, connection lost, rejected, no healthy server,
+//!   shutting down). Nothing is replayed after a reconnect.
+//! - Events reach the application only as fast as it takes them; when it
+//!   lags, each server's bounded queue drops the oldest and counts them
+//!   (`ami_dropped_events_total`). Responses never wait behind events.
+//! - Connectors: TCP, TLS with rustls (feature `tls`, on by default), and
+//!   [`memory`]: fake Asterisk nodes in memory on tokio's (paused) clock.
+
+mod io;
+pub mod memory;
+mod signals;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+pub use apn_ami_client::{
+    Auth, ClientConfig, ConfigError, ConnectFuture, ConnectTarget, Connection, Connector,
+    EventStream, EventsTaken, Failure, JsonLogger, NotReady, ReconnectSettings, RoutingSetting,
+    ServerEvent, ServerSettings, ServerStatus, SessionSettings, SharedConnector, Target,
+    TlsFailure, TlsSettings, WeakClient,
+};
+pub use apn_ami_core::connection::SubmitOptions;
+pub use apn_ami_core::correlation::{AmiError, Response};
+pub use apn_ami_core::health::HealthState;
+pub use apn_ami_core::observe::Secret;
+pub use apn_ami_core::protocol::{Action, Frame};
+pub use io::{TcpConnector, TokioConnection};
+pub use signals::{Signal, wait_for_signal};
+#[cfg(feature = "tls")]
+pub use tls::TlsConnector;
+
+use apn_ami_client::Driver;
+
+/// A running client on tokio: cheap to clone; every method of
+/// [`apn_ami_client::Client`] (`send`, `send_to`, `send_keyed`, `events`,
+/// `health`, `metrics_text`, `ready`, `shutdown`) is available on it.
+/// Dropping every handle shuts the client down.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: apn_ami_client::Client,
+}
+
+impl Deref for Client {
+    type Target = apn_ami_client::Client;
+
+    fn deref(&self) -> &apn_ami_client::Client {
+        &self.inner
+    }
+}
+
+impl Client {
+    /// Checks `config`, spawns the driver task and returns at once; the
+    /// servers connect in the background (see [`apn_ami_client::Client::ready`]).
+    /// TCP, or TLS for servers with `tls` settings.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the server and the field.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start(config: &ClientConfig) -> Result<Self, ConfigError> {
+        let resolved = config.resolve()?;
+        let connectors = config
+            .servers
+            .iter()
+            .map(|server| connector_for(server, resolved.connect_timeout))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::spawn(resolved, connectors)
+    }
+
+    /// As [`Client::start`], with one connector for every server (it gets
+    /// each server's key and address): [`memory::FakeCluster`] for tests,
+    /// or an application's own transport.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the server and the field.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn start_with(
+        config: &ClientConfig,
+        connector: SharedConnector,
+    ) -> Result<Self, ConfigError> {
+        let resolved = config.resolve()?;
+        let connectors = vec![connector; resolved.cluster.servers.len()];
+        Self::spawn(resolved, connectors)
+    }
+
+    fn spawn(
+        resolved: apn_ami_client::Resolved,
+        connectors: Vec<SharedConnector>,
+    ) -> Result<Self, ConfigError> {
+        let (inner, driver) = Driver::new(resolved, connectors, io::TokioTimer::new())?;
+        tokio::spawn(driver.run());
+        Ok(Self { inner })
+    }
+
+    /// Turns the first SIGTERM or SIGINT (Ctrl-C) into [`shutdown`]: pending
+    /// actions end, `Logoff` goes to every server, sockets close. The task
+    /// ends with the signal it saw; it does not keep the client alive.
+    ///
+    /// [`shutdown`]: apn_ami_client::Client::shutdown
+    // Most callers let the task run on its own; awaiting it is optional.
+    #[allow(clippy::must_use_candidate)]
+    pub fn shutdown_on_signals(&self) -> tokio::task::JoinHandle<Option<Signal>> {
+        let weak = self.downgrade();
+        tokio::spawn(async move {
+            let signal = match wait_for_signal().await {
+                Ok(signal) => signal,
+                Err(error) => {
+                    log::error!(target: apn_ami_client::TARGET, "cannot listen for signals: {error}");
+                    return None;
+                }
+            };
+            log::info!(target: apn_ami_client::TARGET, "{signal:?} received; shutting down");
+            if let Some(client) = weak.upgrade() {
+                client.shutdown().await;
+            }
+            Some(signal)
+        })
+    }
+}
+
+fn connector_for(
+    server: &ServerSettings,
+    connect_timeout: std::time::Duration,
+) -> Result<SharedConnector, ConfigError> {
+    match &server.tls {
+        None => Ok(Arc::new(TcpConnector::new(connect_timeout))),
+        #[cfg(feature = "tls")]
+        Some(settings) => Ok(Arc::new(TlsConnector::new(
+            &server.key,
+            &server.host,
+            settings,
+            connect_timeout,
+        )?)),
+        #[cfg(not(feature = "tls"))]
+        Some(_) => Err(ConfigError::Invalid {
+            server: Some(server.key.clone()),
+            field: "tls".to_owned(),
+            reason: "this build has no TLS (the `tls` feature is off)".to_owned(),
+        }),
+    }
+}
