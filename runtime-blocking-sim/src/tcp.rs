@@ -171,13 +171,17 @@ fn serve_one(
         if shared.drop_connection.swap(false, Ordering::SeqCst) {
             return Ok(());
         }
-        let controls = std::mem::take(
-            &mut *shared
+        // One change per turn, after the previous turn's bytes went out: a
+        // burst of calls is written as fast as the socket takes it, as
+        // Asterisk would, instead of piling up past the slow-reader limit.
+        let change = {
+            let mut controls = shared
                 .controls
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        for change in controls {
+                .unwrap_or_else(PoisonError::into_inner);
+            (!controls.is_empty()).then(|| controls.remove(0))
+        };
+        if let Some(change) = change {
             change(node);
         }
         publish(node, shared);
