@@ -49,6 +49,16 @@ enum Link {
     },
 }
 
+/// Where the client stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Asked to stop (or the memory budget's emergency stop): no actions
+    /// are taken; the driver ends once every connection is closed.
+    ShuttingDown,
+    Finished,
+}
+
 /// Per-server facts the driver keeps beside the core.
 #[derive(Debug, Clone)]
 struct Facts {
@@ -76,8 +86,9 @@ pub struct Driver<T: Timer> {
     event_batch: usize,
     ready_waiters: Vec<oneshot::Sender<Result<(), NotReady>>>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
-    shutting_down: bool,
-    finished: bool,
+    phase: Phase,
+    /// Yield to the runtime after this round: the event consumer is behind.
+    yield_soon: bool,
     read_buffer: Box<[u8]>,
     afterword: Arc<Afterword>,
 }
@@ -87,7 +98,7 @@ impl<T: Timer> std::fmt::Debug for Driver<T> {
         f.debug_struct("Driver")
             .field("servers", &self.facts)
             .field("waiters", &self.waiters.len())
-            .field("shutting_down", &self.shutting_down)
+            .field("phase", &self.phase)
             .finish_non_exhaustive()
     }
 }
@@ -161,8 +172,8 @@ impl<T: Timer> Driver<T> {
             event_batch: resolved.event_batch,
             ready_waiters: Vec::new(),
             shutdown_waiters: Vec::new(),
-            shutting_down: false,
-            finished: false,
+            phase: Phase::Running,
+            yield_soon: false,
             read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
             afterword: Arc::clone(&afterword),
         };
@@ -176,7 +187,7 @@ impl<T: Timer> Driver<T> {
 
     /// One turn of the reactor: `Ready` once the client has shut down.
     pub fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.finished {
+        if self.phase == Phase::Finished {
             return Poll::Ready(());
         }
         for _ in 0..ROUNDS_PER_POLL {
@@ -192,9 +203,13 @@ impl<T: Timer> Driver<T> {
             busy |= self.hand_off_events(cx);
             self.drain_logs();
             self.answer_ready_waiters();
-            if self.shutting_down && self.all_closed() {
+            if self.phase == Phase::ShuttingDown && self.all_closed() {
                 self.finish();
                 return Poll::Ready(());
+            }
+            if std::mem::take(&mut self.yield_soon) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
             if busy {
                 continue;
@@ -276,10 +291,10 @@ impl<T: Timer> Driver<T> {
     }
 
     fn begin_shutdown(&mut self, now: Instant) {
-        if self.shutting_down {
+        if self.phase != Phase::Running {
             return;
         }
-        self.shutting_down = true;
+        self.phase = Phase::ShuttingDown;
         self.cluster.shutdown(now);
         for index in 0..self.links.len() {
             if matches!(self.links[index], Link::Connecting(_)) {
@@ -332,7 +347,17 @@ impl<T: Timer> Driver<T> {
                     self.cluster
                         .handle_input(ServerId(index), &self.read_buffer[..count], now);
                     self.drain_control(now);
+                    // Hand events over after every read, so the core's
+                    // queue only fills while the application lags.
+                    self.hand_off_events(cx);
                     busy = true;
+                    if self.handoff.is_full() {
+                        // The consumer may share this thread: let it run
+                        // before reading more (the socket is read again at
+                        // the next turn, so reading never stops).
+                        self.yield_soon = true;
+                        return busy;
+                    }
                 }
                 Poll::Ready(Err(error)) => {
                     let why = self.lost(index, format!("read failed: {error}"));
@@ -463,7 +488,7 @@ impl<T: Timer> Driver<T> {
                     );
                     fact.last_error = Some(Failure::Authentication { message });
                 }
-                ClusterOutput::EmergencyShutdown { .. } => self.shutting_down = true,
+                ClusterOutput::EmergencyShutdown { .. } => self.phase = Phase::ShuttingDown,
                 ClusterOutput::Event { server, event } => {
                     // Not produced by `poll_control`; kept, never lost.
                     let key = Arc::clone(&self.facts[server.0].key);
@@ -512,7 +537,7 @@ impl<T: Timer> Driver<T> {
         if self.ready_waiters.is_empty() {
             return;
         }
-        let result = if self.shutting_down {
+        let result = if self.phase != Phase::Running {
             Err(NotReady::ShuttingDown)
         } else if (0..self.facts.len())
             .any(|index| self.cluster.health(ServerId(index)) == Some(HealthState::Healthy))
@@ -581,7 +606,7 @@ impl<T: Timer> Driver<T> {
     /// The shutdown is complete: answer whoever still waits and close the
     /// event stream.
     fn finish(&mut self) {
-        self.finished = true;
+        self.phase = Phase::Finished;
         self.drain_logs();
         if !self.waiters.is_empty() {
             logging::emit(

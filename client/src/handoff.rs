@@ -105,6 +105,12 @@ impl Handoff {
         Poll::Ready(room)
     }
 
+    /// Whether a consumer is attached and the slot is full (it is behind).
+    pub(crate) fn is_full(&self) -> bool {
+        let slot = self.lock();
+        slot.attached && !slot.closed && slot.events.len() >= self.capacity
+    }
+
     /// Puts events in the slot (the driver never exceeds the room it got).
     pub(crate) fn push(&self, events: impl IntoIterator<Item = ServerEvent>) {
         let mut slot = self.lock();

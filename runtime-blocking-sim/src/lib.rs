@@ -7,14 +7,17 @@
 //! seed, and the same seed replays it bit for bit (the trace hash says so).
 //!
 //! [`TcpNode`] serves a fake node on a real loopback socket, for the runtimes
-//! and the CLI.
+//! and the CLI; [`serve_flood`] floods a client with the realistic event mix
+//! for loopback benchmarks.
 
 mod fake;
+mod flood;
 mod net;
 mod sim;
 mod tcp;
 
 pub use fake::{CommandFormat, FakeAsterisk, NodeConfig, NodeStats};
+pub use flood::{realistic_events, serve_flood};
 pub use net::{Link, LinkConfig};
 pub use sim::{Fault, FaultPlan, Sim, SimConfig, Violation};
 pub use tcp::TcpNode;

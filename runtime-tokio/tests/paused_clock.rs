@@ -174,3 +174,30 @@ async fn dropping_every_handle_shuts_the_client_down_with_a_logoff() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(node.stats().logoffs, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn lists_resolve_with_their_items_and_a_huge_one_stops_at_its_cap() {
+    let mut list = NodeConfig::new("app", "s3cret");
+    list.list_items = 25;
+    let node = FakeNode::new(list, 6);
+    let mut config = ClientConfig::new(vec![server("a")]);
+    config.seed = Some(6);
+    config.session.max_list_items = Some(10);
+    let client = start(&config, &[("a", &node)]);
+    client.ready().await.expect("logged in");
+    let status = Action::new("Status").expect("valid");
+    assert_eq!(
+        client.send(status).await.map(|r| r.items().len()),
+        Err(AmiError::ListTooLong {
+            max_items: 10,
+            max_bytes: apn_ami_core::correlation::DEFAULT_MAX_LIST_BYTES
+        })
+    );
+    node.with(|fake| fake.config_mut().list_items = 10);
+    let channels = Action::new("CoreShowChannels").expect("valid");
+    let response = client.send(channels).await.expect("answered");
+    assert_eq!(response.items().len(), 10);
+    // The capped list's tail was drained, not taken for another answer.
+    assert!(client.send(ping()).await.expect("answered").is_success());
+    client.shutdown().await;
+}

@@ -243,12 +243,21 @@ impl Frame {
         })
     }
 
+    /// Spans whose key equals `key` ignoring ASCII case. Compares bytes:
+    /// looking a header up never validates or converts text.
+    fn spans_of<'s, 'k>(&'s self, key: &'k str) -> impl Iterator<Item = Span> + use<'s, 'k> {
+        (0..self.len())
+            .map(|index| self.span(index))
+            .filter(move |span| {
+                self.storage[span.key_start as usize..span.key_end as usize]
+                    .eq_ignore_ascii_case(key.as_bytes())
+            })
+    }
+
     /// The first value of `key`, compared ignoring ASCII case.
     #[must_use]
     pub fn get(&self, key: &str) -> Option<Value<'_>> {
-        self.headers()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key))
-            .map(|(_, value)| value)
+        self.spans_of(key).next().map(|span| self.value_of(span))
     }
 
     /// Every value of `key`, in wire order.
@@ -256,9 +265,7 @@ impl Frame {
         &'s self,
         key: &'k str,
     ) -> impl Iterator<Item = Value<'s>> + use<'s, 'k> {
-        self.headers()
-            .filter(move |(name, _)| name.eq_ignore_ascii_case(key))
-            .map(|(_, value)| value)
+        self.spans_of(key).map(|span| self.value_of(span))
     }
 
     /// The value of the first line: `Success`, `Error`, `Follows`, `Goodbye`
