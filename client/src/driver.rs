@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use apn_ami_core::cluster::{Cluster, ClusterHandle, ClusterOutput, Route, ServerId};
-use apn_ami_core::connection::{Session, SessionState};
+use apn_ami_core::connection::{CloseReason, Session, SessionState};
 use apn_ami_core::correlation::{AmiError, Response};
 use apn_ami_core::health::HealthState;
 use apn_ami_core::observe::{Level, LogRecord};
@@ -468,6 +468,12 @@ impl<T: Timer> Driver<T> {
                             .server(&fact.key, &fact.address)
                             .text("reason", format!("{reason:?}")),
                     );
+                    if let Some(why) = close_failure(&reason) {
+                        fact.last_error = Some(Failure::Lost {
+                            address: fact.address.clone(),
+                            reason: why,
+                        });
+                    }
                     self.cluster.handle_disconnected(server, now);
                 }
                 ClusterOutput::Completed { handle, result, .. } => {
@@ -480,13 +486,8 @@ impl<T: Timer> Driver<T> {
                     }
                 }
                 ClusterOutput::LoginFailed { server, message } => {
-                    let fact = &mut self.facts[server.0];
-                    logging::emit(
-                        &LogRecord::new(Level::Error, "login refused")
-                            .server(&fact.key, &fact.address)
-                            .text("message", message.clone()),
-                    );
-                    fact.last_error = Some(Failure::Authentication { message });
+                    // The session has logged the refusal with its message.
+                    self.facts[server.0].last_error = Some(Failure::Authentication { message });
                 }
                 ClusterOutput::EmergencyShutdown { .. } => self.phase = Phase::ShuttingDown,
                 ClusterOutput::Event { server, event } => {
@@ -652,6 +653,27 @@ fn answer(reply: Reply, result: Result<Response, AmiError>) {
     if reply.send(result).is_err() {
         log::debug!(target: logging::TARGET, "an action ended after its caller stopped waiting");
     }
+}
+
+/// Why the client itself reset a connection, in words; `None` for the
+/// closes that are not failures (a shutdown) or are reported otherwise (a
+/// refused login).
+fn close_failure(reason: &CloseReason) -> Option<String> {
+    Some(match reason {
+        CloseReason::BannerTimeout => "no banner in time; the connection was reset".to_owned(),
+        CloseReason::LoginTimeout => {
+            "no answer to the login in time; the connection was reset".to_owned()
+        }
+        CloseReason::HeartbeatDead => {
+            "heartbeat Pings went unanswered; the connection was reset".to_owned()
+        }
+        CloseReason::OutboundFull => {
+            "too many bytes waited for the socket; the connection was reset".to_owned()
+        }
+        CloseReason::MemoryBudget => "the connection's memory budget was exceeded".to_owned(),
+        CloseReason::Protocol(error) => format!("the byte stream cannot be parsed: {error}"),
+        CloseReason::LoginFailed | CloseReason::Shutdown => return None,
+    })
 }
 
 /// A connect failure, typed.

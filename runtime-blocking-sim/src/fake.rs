@@ -121,7 +121,13 @@ pub struct FakeAsterisk {
     rng: SeededRng,
     stats: NodeStats,
     lines: LineTracker,
+    /// The latest actions received, for a log (oldest dropped past
+    /// [`RECEIVED_KEPT`]).
+    received: std::collections::VecDeque<String>,
 }
+
+/// How many received actions [`FakeAsterisk::take_received`] keeps.
+const RECEIVED_KEPT: usize = 1024;
 
 /// Where the client's byte stream is, line-wise: enough to accept bare `\n`
 /// and to spot a frame that is only a blank line.
@@ -163,7 +169,14 @@ impl FakeAsterisk {
             rng: SeededRng::new(seed),
             stats: NodeStats::default(),
             lines: LineTracker::START,
+            received: std::collections::VecDeque::new(),
         }
+    }
+
+    /// The actions received since the last call, one line each (`Ping
+    /// ActionID=…`; `Secret` and `Key` masked), at most the latest 1 024.
+    pub fn take_received(&mut self) -> Vec<String> {
+        self.received.drain(..).collect()
     }
 
     /// The settings, to change a switch mid-run.
@@ -363,6 +376,7 @@ impl FakeAsterisk {
         let id_line = id
             .as_ref()
             .map_or_else(String::new, |id| format!("ActionID: {id}\r\n"));
+        self.record(action);
         if self.config.mute {
             return;
         }
@@ -442,6 +456,10 @@ impl FakeAsterisk {
                 );
                 self.schedule(now + self.config.answer_delay + Duration::from_millis(50), Later::Send(event));
             }
+            "hangup" if action.get("channel").is_none() => self.reply(
+                now,
+                format!("Response: Error\r\n{id_line}Message: No channel specified\r\n\r\n"),
+            ),
             "userevent" => {
                 self.reply(now, format!("Response: Success\r\n{id_line}Message: Event Sent\r\n\r\n"));
                 let mut echo = String::from("Event: UserEvent\r\nPrivilege: user,all\r\n");
@@ -453,6 +471,22 @@ impl FakeAsterisk {
             }
             other => self.reply(now, format!("Response: Success\r\n{id_line}Message: {other} done\r\n\r\n")),
         }
+    }
+
+    fn record(&mut self, action: &Frame) {
+        if self.received.len() == RECEIVED_KEPT {
+            self.received.pop_front();
+        }
+        let mut line = action.first_value().to_string_lossy().into_owned();
+        for (key, value) in action.headers().skip(1) {
+            let value = if matches!(key, "secret" | "key") {
+                "********".into()
+            } else {
+                value.to_string_lossy()
+            };
+            write!(line, " {key}={value}").expect("writing to a String never fails");
+        }
+        self.received.push_back(line);
     }
 
     fn on_login(&mut self, action: &Frame, id_line: &str, now: Instant) {

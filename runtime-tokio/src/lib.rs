@@ -54,7 +54,7 @@ use std::sync::Arc;
 pub use apn_ami_client::{
     Auth, ClientConfig, ConfigError, ConnectFuture, ConnectTarget, Connection, Connector,
     EventStream, EventsTaken, Failure, JsonLogger, NotReady, ReconnectSettings, RoutingSetting,
-    ServerEvent, ServerSettings, ServerStatus, SessionSettings, SharedConnector, Target,
+    ServerEvent, ServerSettings, ServerStatus, SessionSettings, SharedConnector, TARGET, Target,
     TlsFailure, TlsSettings, WeakClient,
 };
 pub use apn_ami_core::connection::SubmitOptions;
@@ -146,11 +146,11 @@ impl Client {
             let signal = match wait_for_signal().await {
                 Ok(signal) => signal,
                 Err(error) => {
-                    log::error!(target: apn_ami_client::TARGET, "cannot listen for signals: {error}");
+                    log::error!(target: TARGET, "cannot listen for signals: {error}");
                     return None;
                 }
             };
-            log::info!(target: apn_ami_client::TARGET, "{signal:?} received; shutting down");
+            log::info!(target: TARGET, "{signal:?} received; shutting down");
             if let Some(client) = weak.upgrade() {
                 client.shutdown().await;
             }

@@ -1,0 +1,271 @@
+//! The built `apn-ami` binary against fake Asterisk nodes on real sockets.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+const SECRET_VARIABLE: &str = "APN_AMI_TEST_SECRET";
+
+fn node(format: CommandFormat) -> TcpNode {
+    let mut config = NodeConfig::new("app", "s3cret");
+    config.command_format = format;
+    config.login_failure_delay = Duration::from_millis(50);
+    TcpNode::spawn(config, 1).expect("a fake node")
+}
+
+/// `apn-ami <subcommand> --host … --port … --username app --secret-env …`.
+fn cli(subcommand: &str, node: &TcpNode, secret: &str) -> Command {
+    let mut command = Command::cargo_bin("apn-ami").expect("the binary is built");
+    command
+        .arg(subcommand)
+        .args(["--host", "127.0.0.1", "--port"])
+        .arg(node.address().port().to_string())
+        .args([
+            "--username",
+            "app",
+            "--secret-env",
+            SECRET_VARIABLE,
+            "--timeout",
+            "5s",
+        ])
+        .env(SECRET_VARIABLE, secret);
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn header<'a>(pairs: &'a Value, key: &str) -> Option<&'a str> {
+    pairs
+        .as_array()?
+        .iter()
+        .find(|pair| pair[0] == key)
+        .and_then(|pair| pair[1].as_str())
+}
+
+#[test]
+fn action_prints_the_response_and_list_items_as_json_with_exit_codes() {
+    let node = node(CommandFormat::Output);
+    let (code, out, err) = run(cli("action", &node, "s3cret").arg("Ping"));
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(header(&json["response"], "ping"), Some("Pong"));
+
+    let (code, out, err) = run(cli("action", &node, "s3cret").arg("CoreShowChannels"));
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let items = json["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert_eq!(header(&items[0], "event"), Some("CoreShowChannel"));
+    assert_eq!(header(&json["complete"], "listitems"), Some("3"));
+
+    // An Error response: printed, exit 1.
+    let (code, out, _) = run(cli("action", &node, "s3cret").arg("Hangup"));
+    assert_eq!(code, 1);
+    let json: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(
+        header(&json["response"], "message"),
+        Some("No channel specified")
+    );
+
+    // A wrong secret: exit 2, one line naming the user.
+    let (code, out, err) = run(cli("action", &node, "wrong").arg("Ping"));
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err.trim(),
+        "apn-ami: authentication failed for user 'app' (Authentication failed)"
+    );
+    node.stop().expect("node thread");
+
+    // Nothing listening: exit 2, the address and a hint.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut command = Command::cargo_bin("apn-ami").expect("the binary is built");
+    command
+        .args(["action", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--username", "app", "--secret-env", SECRET_VARIABLE, "Ping"])
+        .env(SECRET_VARIABLE, "s3cret");
+    let (code, _, err) = run(&mut command);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "apn-ami: connection refused by 127.0.0.1:{port} (is Asterisk's manager enabled on that port?)"
+        )
+    );
+}
+
+#[test]
+fn command_prints_the_same_lines_in_both_formats() {
+    let legacy = node(CommandFormat::Legacy);
+    let modern = node(CommandFormat::Output);
+    let outputs: Vec<String> = [&legacy, &modern]
+        .iter()
+        .map(|node| {
+            let (code, out, err) = run(cli("command", node, "s3cret").arg("core show uptime"));
+            assert_eq!(code, 0, "{err}");
+            out
+        })
+        .collect();
+    assert_eq!(outputs[0], "core show uptime: line 1\nline 2\n");
+    assert_eq!(outputs[0], outputs[1]);
+    legacy.stop().expect("node thread");
+    modern.stop().expect("node thread");
+}
+
+#[test]
+fn events_prints_json_lines_and_sigterm_logs_off() {
+    let node = node(CommandFormat::Output);
+    let mut events = cli("events", &node, "s3cret")
+        .args(["--count", "4", "--filter", "event=Newstate"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Calls once it has logged in, until it has its four Newstate events.
+    for _ in 0..400 {
+        if events.try_wait().expect("waitable").is_some() {
+            break;
+        }
+        node.control(|fake| fake.generate_calls(1));
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let output = events.wait_with_output().expect("it ends after --count");
+    assert_eq!(output.status.code(), Some(0));
+    let lines: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for line in &lines {
+        assert_eq!(line["server"], "cli");
+        assert_eq!(line["event"], "Newstate");
+        assert_eq!(
+            header(&line["headers"], "channelstatedesc"),
+            Some("Ringing")
+        );
+    }
+    // The fake node's cp1251 caller name keeps its bytes, in hex.
+    let names: Vec<&Value> = lines
+        .iter()
+        .filter_map(|line| {
+            line["headers"]
+                .as_array()?
+                .iter()
+                .find(|pair| pair[0] == "calleridname")
+        })
+        .collect();
+    assert!(
+        names.iter().any(|pair| pair[1]["hex"] == "cfe5f2f0"),
+        "{names:?}"
+    );
+
+    // SIGTERM while streaming: a Logoff, then exit 143.
+    let logoffs = node.stats().logoffs;
+    let mut events = cli("events", &node, "s3cret")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let logins = node.stats().logins;
+    for _ in 0..400 {
+        if node.stats().logins > logins {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &events.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = events.wait().expect("it ends");
+    assert_eq!(status.code(), Some(143));
+    for _ in 0..100 {
+        if node.stats().logoffs > logoffs {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(node.stats().logoffs, logoffs + 1, "the node saw a Logoff");
+    node.stop().expect("node thread");
+}
+
+#[test]
+fn the_demo_says_every_action_ended_exactly_once_and_serves_metrics_promtool_accepts() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let demo = Command::cargo_bin("apn-ami")
+        .expect("the binary is built")
+        .args(["demo", "--seconds", "8", "--seed", "3", "--metrics-listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut scraped = None;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            stream
+                .write_all(b"GET /metrics HTTP/1.0\r\nHost: demo\r\n\r\n")
+                .expect("a request");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("a response");
+            if response.contains("ami_actions_total") {
+                scraped = Some(response);
+                break;
+            }
+        }
+    }
+    let output = demo.wait_with_output().expect("the demo ends");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("every action ended exactly once"),
+        "{stdout}"
+    );
+    let response = scraped.expect("/metrics answered during the demo");
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers and a body");
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!(
+            "SKIPPED: promtool is not installed (Debian package `prometheus`); .ci/run installs it"
+        );
+        return;
+    };
+    promtool
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(body.as_bytes())
+        .expect("promtool reads");
+    let checked = promtool.wait_with_output().expect("promtool runs");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
