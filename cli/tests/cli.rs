@@ -37,6 +37,13 @@ fn cli(subcommand: &str, node: &TcpNode, secret: &str) -> Command {
     command
 }
 
+/// Waits a little between two looks at another process (the real clock:
+/// these tests drive real processes).
+#[allow(clippy::disallowed_methods)]
+fn pause(milliseconds: u64) {
+    std::thread::sleep(Duration::from_millis(milliseconds));
+}
+
 fn run(command: &mut Command) -> (i32, String, String) {
     let output = command.output().expect("the binary runs");
     (
@@ -140,7 +147,7 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
             break;
         }
         node.control(|fake| fake.generate_calls(1));
-        std::thread::sleep(Duration::from_millis(25));
+        pause(25);
     }
     let output = events.wait_with_output().expect("it ends after --count");
     assert_eq!(output.status.code(), Some(0));
@@ -183,7 +190,7 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
         if node.stats().logins > logins {
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        pause(10);
     }
     let killed = Command::new("kill")
         .args(["-TERM", &events.id().to_string()])
@@ -196,7 +203,7 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
         if node.stats().logoffs > logoffs {
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        pause(10);
     }
     assert_eq!(node.stats().logoffs, logoffs + 1, "the node saw a Logoff");
     node.stop().expect("node thread");
@@ -217,7 +224,7 @@ fn the_demo_says_every_action_ended_exactly_once_and_serves_metrics_promtool_acc
         .expect("the binary runs");
     let mut scraped = None;
     for _ in 0..200 {
-        std::thread::sleep(Duration::from_millis(50));
+        pause(50);
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
             stream
                 .write_all(b"GET /metrics HTTP/1.0\r\nHost: demo\r\n\r\n")

@@ -148,29 +148,34 @@ pub(crate) async fn run(args: DemoArgs) -> u8 {
     }
 }
 
+/// Starts the fake nodes.
+fn start_nodes(count: usize, seed: u64) -> Result<(Nodes, Vec<SocketAddr>), String> {
+    let mut spawned = Vec::with_capacity(count);
+    for index in 0..count {
+        let node = TcpNode::spawn(node_config(index), seed + index as u64)
+            .map_err(|error| format!("cannot start a fake node: {error}"))?;
+        spawned.push(node);
+    }
+    let addresses = spawned.iter().map(TcpNode::address).collect();
+    Ok((
+        Arc::new(Mutex::new(spawned.into_iter().map(Some).collect())),
+        addresses,
+    ))
+}
+
 async fn demo(args: DemoArgs) -> Result<bool, String> {
     let count = usize::from(args.nodes);
     let length = Duration::from_secs(args.seconds);
     let mut view = View::new(args.json);
-    let mut spawned = Vec::with_capacity(count);
-    for index in 0..count {
-        let node = TcpNode::spawn(node_config(index), args.seed + index as u64)
-            .map_err(|error| format!("cannot start a fake node: {error}"))?;
-        spawned.push(node);
-    }
-    let addresses: Vec<SocketAddr> = spawned.iter().map(TcpNode::address).collect();
-    let nodes: Nodes = Arc::new(Mutex::new(spawned.into_iter().map(Some).collect()));
+    let (nodes, addresses) = start_nodes(count, args.seed)?;
     let client = Client::start(&client_config(&addresses, args.seed)).map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let listed: Vec<String> = addresses.iter().map(ToString::to_string).collect();
     view.log(
         Duration::ZERO,
         &format!(
             "{count} fake Asterisk nodes on {}; seed {}; {}s",
-            addresses
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            listed.join(", "),
             args.seed,
             args.seconds
         ),
@@ -209,15 +214,11 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         let at = started.elapsed();
         while let Some(step) = steps.next_if(|step| step.at <= at) {
             apply(&nodes, &addresses, step, args.seed).await;
-            view.log(
-                at,
-                &format!("script: node-{} {}", step.node + 1, step.trouble.describe()),
-            );
+            let what = format!("script: node-{} {}", step.node + 1, step.trouble.describe());
+            view.log(at, &what);
         }
-        for index in 0..count {
-            if let Some(node) = &lock(&nodes)[index] {
-                node.control(|fake| fake.generate_calls(CALLS_PER_SECOND));
-            }
+        for node in lock(&nodes).iter().flatten() {
+            node.control(|fake| fake.generate_calls(CALLS_PER_SECOND));
         }
         let statuses = client.health().await;
         narrate(&mut view, at, &previous, &statuses);
@@ -226,27 +227,10 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         last = snapshot;
         previous = statuses;
     }
-    // No new traffic; wait (bounded) for the actions in flight to end, so
-    // that every ending is counted before the shutdown.
     traffic.abort();
-    for _ in 0..100 {
-        if tally.ended() >= tally.submitted.load(Ordering::Relaxed) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let interrupted = signals.is_finished();
-    let before_shutdown = client.metrics_text().await;
-    client.shutdown().await;
+    let ok = finish(&mut view, &client, &tally, started).await;
     consumer.abort();
-    let after_shutdown = client.metrics_text().await;
-    let ok = summary(
-        &mut view,
-        &tally,
-        &before_shutdown,
-        &after_shutdown,
-        started.elapsed(),
-    );
     let stopped: Vec<TcpNode> = lock(&nodes).iter_mut().filter_map(Option::take).collect();
     tokio::task::spawn_blocking(move || stopped.into_iter().for_each(|node| drop(node.stop())))
         .await
@@ -255,6 +239,27 @@ async fn demo(args: DemoArgs) -> Result<bool, String> {
         return Err("interrupted".to_owned());
     }
     Ok(ok)
+}
+
+/// Waits (bounded) for the actions in flight to end, so that every ending
+/// is counted before the shutdown; shuts down; checks and summarises.
+async fn finish(view: &mut View, client: &Client, tally: &Tally, started: Instant) -> bool {
+    for _ in 0..100 {
+        if tally.ended() >= tally.submitted.load(Ordering::Relaxed) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before_shutdown = client.metrics_text().await;
+    client.shutdown().await;
+    let after_shutdown = client.metrics_text().await;
+    summary(
+        view,
+        tally,
+        &before_shutdown,
+        &after_shutdown,
+        started.elapsed(),
+    )
 }
 
 /// Applies one scripted change.
