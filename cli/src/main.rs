@@ -5,6 +5,7 @@
 // Markdown backticks would print literally.
 #![allow(clippy::doc_markdown)]
 
+mod bench;
 mod connect;
 mod demo;
 mod json;
@@ -77,6 +78,13 @@ enum Sub {
     ///
     /// Example: apn-ami mock-server --listen 127.0.0.1:5038 --secret s3cret --calls-per-second 10
     MockServer(mock::MockArgs),
+    /// Measures this machine: a flood server in a child process on
+    /// 127.0.0.1 and the client counting its events, beside a raw socket
+    /// reading the same flood; Pings one at a time and 100 in flight.
+    /// Prints events/s, loss, peak RSS and Ping rates (medians).
+    ///
+    /// Example: apn-ami bench --events 200000 --rounds 5
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,7 +94,7 @@ fn main() -> ExitCode {
         // line of reason itself.
         Sub::Demo(_) => log::LevelFilter::Error,
         Sub::Action(_) | Sub::Command(_) => log::LevelFilter::Off,
-        Sub::Events(_) | Sub::MockServer(_) => log::LevelFilter::Warn,
+        Sub::Events(_) | Sub::MockServer(_) | Sub::Bench(_) => log::LevelFilter::Warn,
     });
     if let Err(error) = logging::install(cli.log_format, level) {
         eprintln!("apn-ami: cannot install the logger: {error}");
@@ -111,6 +119,7 @@ fn main() -> ExitCode {
                 Sub::Command(args) => oneshot::command(args).await,
                 Sub::Events(args) => oneshot::events(args).await,
                 Sub::MockServer(args) => mock::run(args).await,
+                Sub::Bench(args) => bench::run(args).await,
             }
         });
         task.await.unwrap_or_else(|error| {

@@ -108,15 +108,21 @@ const fn signal_exit(signal: Signal) -> u8 {
     }
 }
 
+/// Builds the action from its name and `Key=Value` headers and sends it.
+async fn build_and_send(
+    connection: &ConnectionArgs,
+    name: &str,
+    headers: &[String],
+) -> Result<Response, u8> {
+    let action = build_action(name, headers).map_err(|reason| {
+        eprintln!("apn-ami: {reason}");
+        EXIT_NO_ANSWER
+    })?;
+    send_one(connection, action).await
+}
+
 pub(crate) async fn action(args: ActionArgs) -> u8 {
-    let action = match build_action(&args.name, &args.headers) {
-        Ok(action) => action,
-        Err(reason) => {
-            eprintln!("apn-ami: {reason}");
-            return EXIT_NO_ANSWER;
-        }
-    };
-    match send_one(&args.connection, action).await {
+    match build_and_send(&args.connection, &args.name, &args.headers).await {
         Ok(response) => {
             println!("{}", json::response(&response));
             if response.is_success() {
@@ -130,14 +136,8 @@ pub(crate) async fn action(args: ActionArgs) -> u8 {
 }
 
 pub(crate) async fn command(args: CommandArgs) -> u8 {
-    let action = match build_action("Command", &[format!("Command={}", args.cli_command)]) {
-        Ok(action) => action,
-        Err(reason) => {
-            eprintln!("apn-ami: {reason}");
-            return EXIT_NO_ANSWER;
-        }
-    };
-    match send_one(&args.connection, action).await {
+    let headers = [format!("Command={}", args.cli_command)];
+    match build_and_send(&args.connection, "Command", &headers).await {
         Ok(response) => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();

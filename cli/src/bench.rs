@@ -1,14 +1,10 @@
-//! The loopback benchmark: a flood server in a child process on 127.0.0.1
-//! writes the realistic event mix as fast as the socket takes it; the client
-//! counts the events through `events()`. Beside it, in the same run, a raw
-//! socket with a `memmem` splitter reads the same flood (the machine's
-//! limit), and Pings are timed one at a time (against a raw socket's round
-//! trip) and with 100 in flight.
-//!
-//! ```sh
-//! cargo run --release -p apn-ami-tokio --example loopback_bench
-//! cargo run --release -p apn-ami-tokio --example loopback_bench -- --events 200000 --rounds 5
-//! ```
+//! `apn-ami bench`: the loopback benchmark. A flood server in a child
+//! process on 127.0.0.1 writes the realistic event mix (Newchannel,
+//! Newstate, VarSet, DialBegin, Hangup; 17–27 headers, 373–625 bytes) as
+//! fast as the socket takes it; the client counts the events through
+//! `events()`. Beside it, in the same run, a raw socket with a `memmem`
+//! splitter reads the same flood (the machine's limit), and Pings are timed
+//! one at a time (against a raw socket's round trip) and 100 in flight.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -16,60 +12,75 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use apn_ami_tokio::{Action, Auth, Client, ClientConfig, Secret, ServerSettings};
+use clap::Args;
 use memchr::memmem;
 use tokio::time::Instant;
 
-struct Settings {
+/// What the benchmark measures, and how often.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchArgs {
+    /// Events in each flood.
+    #[arg(long, default_value_t = 200_000)]
     events: u64,
+    /// Pings sent one at a time, per round.
+    #[arg(long, default_value_t = 20_000)]
     pings: u64,
+    /// Pings sent 100 in flight, per round.
+    #[arg(long, default_value_t = 200_000)]
     pipelined: u64,
+    /// Rounds of each measurement; medians are printed.
+    #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Internal: be the flood server (the benchmark starts itself with it).
+    #[arg(long, hide = true)]
+    serve_flood: bool,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--serve") {
-        return serve(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200_000));
+type Settings = BenchArgs;
+pub(crate) async fn run(args: BenchArgs) -> u8 {
+    if args.serve_flood {
+        let events = args.events;
+        return match tokio::task::spawn_blocking(move || serve(events)).await {
+            Ok(Ok(())) => 0,
+            _ => 2,
+        };
     }
-    let value = |name: &str, default: u64| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1)?.parse().ok())
-            .unwrap_or(default)
-    };
-    let settings = Settings {
-        events: value("--events", 200_000),
-        pings: value("--pings", 20_000),
-        pipelined: value("--pipelined", 200_000),
-        rounds: usize::try_from(value("--rounds", 5)).unwrap_or(5),
-    };
+    match start_and_measure(args).await {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("apn-ami bench: {error}");
+            2
+        }
+    }
+}
+
+async fn start_and_measure(
+    settings: BenchArgs,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut server = Command::new(std::env::current_exe()?)
-        .args(["--serve", &settings.events.to_string()])
+        .args([
+            "bench",
+            "--serve-flood",
+            "--events",
+            &settings.events.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()?;
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().ok_or("no stdout")?).read_line(&mut port)?;
+    let stdout = server.stdout.take().ok_or("no stdout")?;
+    let port = tokio::task::spawn_blocking(move || {
+        let mut port = String::new();
+        BufReader::new(stdout).read_line(&mut port).map(|_| port)
+    })
+    .await??;
     let address: SocketAddr = format!("127.0.0.1:{}", port.trim()).parse()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    // On a worker, like an application's tasks, not on the blocked main
-    // thread: every answer would otherwise cross threads twice.
-    let result = runtime
-        .block_on(
-            runtime
-                .spawn(async move { measure(address, &settings).await.map_err(|e| e.to_string()) }),
-        )
-        .map_err(|error| error.to_string())
-        .and_then(|result| result);
+    let result = measure(address, &settings).await;
     server.kill()?;
     server.wait()?;
-    Ok(result?)
+    result
 }
 
 /// The child: a flood server on a fresh loopback port, printed on stdout.
-fn serve(events: u64) -> Result<(), Box<dyn std::error::Error>> {
+fn serve(events: u64) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     println!("{}", listener.local_addr()?.port());
     std::io::stdout().flush()?;
@@ -89,7 +100,7 @@ struct Samples {
 async fn measure(
     address: SocketAddr,
     settings: &Settings,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut samples = Samples::default();
     let mut lost = 0;
     for _ in 0..settings.rounds {
@@ -202,7 +213,10 @@ fn raw_flood(address: SocketAddr, events: u64) -> std::io::Result<f64> {
     Ok(per_second(events, started))
 }
 
-fn start(address: SocketAddr, user: &str) -> Result<Client, Box<dyn std::error::Error>> {
+fn start(
+    address: SocketAddr,
+    user: &str,
+) -> Result<Client, Box<dyn std::error::Error + Send + Sync>> {
     let mut server = ServerSettings::new(
         "bench",
         &address.ip().to_string(),
@@ -221,7 +235,7 @@ fn start(address: SocketAddr, user: &str) -> Result<Client, Box<dyn std::error::
 async fn client_flood(
     address: SocketAddr,
     events: u64,
-) -> Result<(f64, u64), Box<dyn std::error::Error>> {
+) -> Result<(f64, u64), Box<dyn std::error::Error + Send + Sync>> {
     let started = Instant::now();
     let client = start(address, "flood")?;
     let mut stream = client.events()?;
@@ -270,7 +284,10 @@ fn ping() -> Action {
     Action::new("Ping").expect("a valid action")
 }
 
-async fn client_pings(client: &Client, count: u64) -> Result<f64, Box<dyn std::error::Error>> {
+async fn client_pings(
+    client: &Client,
+    count: u64,
+) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
     client.ready().await?;
     let started = Instant::now();
     for _ in 0..count {
@@ -279,7 +296,10 @@ async fn client_pings(client: &Client, count: u64) -> Result<f64, Box<dyn std::e
     Ok(per_second(count, started))
 }
 
-async fn pipelined_pings(client: &Client, count: u64) -> Result<f64, Box<dyn std::error::Error>> {
+async fn pipelined_pings(
+    client: &Client,
+    count: u64,
+) -> Result<f64, Box<dyn std::error::Error + Send + Sync>> {
     const IN_FLIGHT: u64 = 100;
     let started = Instant::now();
     let workers: Vec<_> = (0..IN_FLIGHT)
