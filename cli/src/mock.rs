@@ -1,8 +1,10 @@
 //! `mock-server`: a fake Asterisk on a real socket for users' own
 //! integration tests.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::mpsc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
@@ -70,27 +72,33 @@ pub(crate) async fn run(args: MockArgs) -> u8 {
         }
     };
     println!("listening on {}", node.address());
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
     let signal = apn_ami_tokio::wait_for_signal();
     tokio::pin!(signal);
+    // One burst of calls at a time: a burst waits for a connected client,
+    // and no more are queued meanwhile.
+    let burst_pending = Arc::new(AtomicBool::new(false));
+    let mut last_burst = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let calls = args.calls_per_second;
-                let (sender, received) = mpsc::channel();
-                node.control(move |fake| {
-                    fake.generate_calls(calls);
-                    // The receiver waits below; a closed one only loses
-                    // this second's log lines.
-                    if sender.send(fake.take_received()).is_err() {}
-                });
-                let lines = tokio::task::spawn_blocking(move || {
-                    received.recv_timeout(Duration::from_secs(1)).unwrap_or_default()
-                })
-                .await
-                .unwrap_or_default();
-                for line in lines {
-                    println!("received: {line}");
+                let mut out = std::io::stdout().lock();
+                for line in node.take_received() {
+                    if writeln!(out, "received: {line}").is_err() {
+                        return 2; // nobody reads the log any more
+                    }
+                }
+                if args.calls_per_second > 0
+                    && last_burst.elapsed() >= Duration::from_secs(1)
+                    && !burst_pending.swap(true, Ordering::SeqCst)
+                {
+                    last_burst = tokio::time::Instant::now();
+                    let calls = args.calls_per_second;
+                    let pending = Arc::clone(&burst_pending);
+                    node.control(move |fake| {
+                        fake.generate_calls(calls);
+                        pending.store(false, Ordering::SeqCst);
+                    });
                 }
             }
             signal = &mut signal => {
@@ -101,12 +109,14 @@ pub(crate) async fn run(args: MockArgs) -> u8 {
             }
         }
     }
-    let stats = node.stop();
-    if let Ok(stats) = stats {
-        println!(
+    let stats = tokio::task::spawn_blocking(move || node.stop()).await;
+    if let Ok(Ok(stats)) = stats {
+        let line = format!(
             "stopped: {} connections, {} logins, {} actions, {} events sent",
             stats.connections, stats.logins, stats.actions, stats.events
         );
+        // A closed stdout only loses this line.
+        if writeln!(std::io::stdout(), "{line}").is_err() {}
     }
     0
 }

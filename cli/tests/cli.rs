@@ -37,6 +37,26 @@ fn cli(subcommand: &str, node: &TcpNode, secret: &str) -> Command {
     command
 }
 
+/// Kills a long-running child if the test fails before it ends it, so no
+/// process outlives the test run.
+struct KillOnDrop {
+    pid: u32,
+    ended: bool,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !self.ended {
+            // Best effort: the child may have ended already.
+            if Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .status()
+                .is_err()
+            {}
+        }
+    }
+}
+
 /// Waits a little between two looks at another process (the real clock:
 /// these tests drive real processes).
 #[allow(clippy::disallowed_methods)]
@@ -185,6 +205,10 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
         .stdout(Stdio::null())
         .spawn()
         .expect("the binary runs");
+    let mut guard = KillOnDrop {
+        pid: events.id(),
+        ended: false,
+    };
     let logins = node.stats().logins;
     for _ in 0..400 {
         if node.stats().logins > logins {
@@ -198,6 +222,7 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
         .expect("kill runs");
     assert!(killed.success());
     let status = events.wait().expect("it ends");
+    guard.ended = true;
     assert_eq!(status.code(), Some(143));
     for _ in 0..100 {
         if node.stats().logoffs > logoffs {
@@ -275,4 +300,87 @@ fn the_demo_says_every_action_ended_exactly_once_and_serves_metrics_promtool_acc
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
+}
+
+#[test]
+fn mock_server_serves_clients_and_logs_what_it_receives_with_secrets_masked() {
+    use std::io::BufRead as _;
+    let mut mock = Command::cargo_bin("apn-ami")
+        .expect("the binary is built")
+        .args([
+            "mock-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--username",
+            "app",
+        ])
+        .env("APN_AMI_MOCK_SECRET", "s3cret")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut guard = KillOnDrop {
+        pid: mock.id(),
+        ended: false,
+    };
+    let (lines, received) = std::sync::mpsc::channel();
+    let stdout = mock.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = received
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the mock prints its address");
+    let port: u16 = first
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+
+    let mut action = Command::cargo_bin("apn-ami").expect("the binary is built");
+    action
+        .args(["action", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--username", "app", "--secret-env", SECRET_VARIABLE, "Ping"])
+        .env(SECRET_VARIABLE, "s3cret");
+    let (code, out, err) = run(&mut action);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Pong"), "{out}");
+
+    let mut log = Vec::new();
+    while !log
+        .iter()
+        .any(|line: &String| line.starts_with("received: Logoff"))
+    {
+        let line = received
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("the mock logged {log:?}"));
+        log.push(line);
+    }
+    let login = log
+        .iter()
+        .find(|line| line.starts_with("received: Login"))
+        .expect("the login is logged");
+    assert!(
+        login.contains("username=app") && login.contains("secret=********"),
+        "{login}"
+    );
+    assert!(!log.iter().any(|line| line.contains("s3cret")), "{log:?}");
+    assert!(
+        log.iter().any(|line| line.starts_with("received: Ping")),
+        "{log:?}"
+    );
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &mock.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert_eq!(mock.wait().expect("it ends").code(), Some(0));
+    guard.ended = true;
 }

@@ -24,7 +24,7 @@ use crate::client::{
     Afterword, Client, Command, Failure, NotReady, ServerStatus, Target, TlsFailure,
 };
 use crate::config::Resolved;
-use crate::handoff::{Handoff, ServerEvent};
+use crate::handoff::{Handoff, InlineKey, ServerEvent};
 use crate::io::{ConnectFuture, ConnectTarget, Connection, SharedConnector, Timer};
 use crate::logging;
 
@@ -63,6 +63,8 @@ enum Phase {
 #[derive(Debug, Clone)]
 struct Facts {
     key: Arc<str>,
+    /// The key as events carry it.
+    inline: InlineKey,
     address: String,
     /// Why the latest attempt failed, until the server is healthy again.
     last_error: Option<Failure>,
@@ -122,6 +124,7 @@ impl<T: Timer> Driver<T> {
             .iter()
             .map(|server| Facts {
                 key: Arc::from(server.session.server_key.as_str()),
+                inline: InlineKey::new(server.session.server_key.as_str()),
                 address: server.address.clone(),
                 last_error: None,
             })
@@ -492,7 +495,7 @@ impl<T: Timer> Driver<T> {
                 ClusterOutput::EmergencyShutdown { .. } => self.phase = Phase::ShuttingDown,
                 ClusterOutput::Event { server, event } => {
                     // Not produced by `poll_control`; kept, never lost.
-                    let key = Arc::clone(&self.facts[server.0].key);
+                    let key = self.facts[server.0].inline;
                     self.handoff.push([ServerEvent::new(key, event)]);
                 }
             }
@@ -504,8 +507,8 @@ impl<T: Timer> Driver<T> {
     /// as the hand-off has room for.
     fn hand_off_events(&mut self, cx: &mut Context<'_>) -> bool {
         for key in self.handoff.take_abandoned() {
-            if let Some(&server) = self.by_key.get(&key) {
-                self.cluster.count_dropped_events(server, 1);
+            if let Some(index) = self.facts.iter().position(|fact| fact.inline == key) {
+                self.cluster.count_dropped_events(ServerId(index), 1);
             }
         }
         let Poll::Ready(room) = self.handoff.poll_room(cx) else {
@@ -516,10 +519,7 @@ impl<T: Timer> Driver<T> {
             let Some((server, event)) = self.cluster.poll_event() else {
                 break;
             };
-            batch.push(ServerEvent::new(
-                Arc::clone(&self.facts[server.0].key),
-                event,
-            ));
+            batch.push(ServerEvent::new(self.facts[server.0].inline, event));
         }
         let moved = !batch.is_empty();
         if moved {

@@ -12,26 +12,58 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
+use apn_ami_core::correlation::MAX_SERVER_KEY_LEN;
 use apn_ami_core::protocol::Frame;
+
+/// A server key held inline (keys are at most
+/// [`MAX_SERVER_KEY_LEN`] ASCII bytes): handing an event to another thread
+/// then touches no shared reference count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InlineKey {
+    bytes: [u8; MAX_SERVER_KEY_LEN],
+    len: u8,
+}
+
+impl InlineKey {
+    pub(crate) fn new(key: &str) -> Self {
+        let mut bytes = [0; MAX_SERVER_KEY_LEN];
+        let len = key.len().min(MAX_SERVER_KEY_LEN);
+        bytes[..len].copy_from_slice(&key.as_bytes()[..len]);
+        Self {
+            bytes,
+            // At most 32: fits.
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Built from a `&str` cut at a length a validated (ASCII) key has.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for InlineKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// An event and the server it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerEvent {
-    server: Arc<str>,
+    server: InlineKey,
     frame: Frame,
 }
 
 impl ServerEvent {
-    /// An event from `server`.
-    #[must_use]
-    pub const fn new(server: Arc<str>, frame: Frame) -> Self {
+    pub(crate) const fn new(server: InlineKey, frame: Frame) -> Self {
         Self { server, frame }
     }
 
     /// The server's key.
     #[must_use]
     pub fn server(&self) -> &str {
-        &self.server
+        self.server.as_str()
     }
 
     /// The event frame.
@@ -40,10 +72,10 @@ impl ServerEvent {
         &self.frame
     }
 
-    /// The server's key and the frame, owned.
+    /// The event frame, owned.
     #[must_use]
-    pub fn into_parts(self) -> (Arc<str>, Frame) {
-        (self.server, self.frame)
+    pub fn into_frame(self) -> Frame {
+        self.frame
     }
 }
 
@@ -60,7 +92,7 @@ struct Slot {
     closed: bool,
     /// Events a consumer let go unread when it detached, per server; the
     /// driver counts them as dropped.
-    abandoned: Vec<Arc<str>>,
+    abandoned: Vec<InlineKey>,
 }
 
 /// The shared slot.
@@ -172,7 +204,7 @@ impl Handoff {
 
     /// The servers of events a consumer let go unread, one entry an event,
     /// since the last call: they count as dropped.
-    pub(crate) fn take_abandoned(&self) -> Vec<Arc<str>> {
+    pub(crate) fn take_abandoned(&self) -> Vec<InlineKey> {
         std::mem::take(&mut self.lock().abandoned)
     }
 }

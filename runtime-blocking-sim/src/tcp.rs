@@ -29,7 +29,12 @@ struct Shared {
     drop_connection: AtomicBool,
     controls: Mutex<Vec<Control>>,
     stats: Mutex<NodeStats>,
+    /// Actions received and not yet taken (the latest 1 024).
+    received: Mutex<std::collections::VecDeque<String>>,
 }
+
+/// Received actions kept for [`TcpNode::take_received`].
+const RECEIVED_KEPT: usize = 1024;
 
 /// A fake node listening on `127.0.0.1` on a port of the system's choosing.
 pub struct TcpNode {
@@ -92,6 +97,18 @@ impl TcpNode {
         self.shared.drop_connection.store(true, Ordering::SeqCst);
     }
 
+    /// The actions received since the last call, one line each (secrets
+    /// masked), the latest 1 024 at most.
+    #[must_use]
+    pub fn take_received(&self) -> Vec<String> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect()
+    }
+
     /// What the node has observed so far (updated every few milliseconds).
     #[must_use]
     pub fn stats(&self) -> NodeStats {
@@ -145,7 +162,7 @@ fn serve(listener: &TcpListener, mut node: FakeAsterisk, shared: &Shared) -> Nod
                     eprintln!("fake asterisk: connection ended: {error}");
                 }
                 node.on_disconnect();
-                publish(&node, shared);
+                publish(&mut node, shared);
             }
             Err(error) => eprintln!("fake asterisk: accept failed: {error}"),
         }
@@ -153,8 +170,18 @@ fn serve(listener: &TcpListener, mut node: FakeAsterisk, shared: &Shared) -> Nod
     node.stats()
 }
 
-fn publish(node: &FakeAsterisk, shared: &Shared) {
+fn publish(node: &mut FakeAsterisk, shared: &Shared) {
     *shared.stats.lock().unwrap_or_else(PoisonError::into_inner) = node.stats();
+    let lines = node.take_received();
+    if !lines.is_empty() {
+        let mut received = shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        received.extend(lines);
+        let excess = received.len().saturating_sub(RECEIVED_KEPT);
+        received.drain(..excess);
+    }
 }
 
 fn serve_one(
