@@ -1,16 +1,15 @@
 //! AMI over TLS: a TLS front (rustls, a CA made in the test) before a
 //! `TcpNode`, as stunnel or Asterisk's own `tlsenable` would be.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use apn_ami_sim::{NodeConfig, TcpNode};
-use apn_ami_tokio::{Client, ClientConfig, Failure, NotReady, Secret, ServerSettings, TlsSettings};
+use apn_ami_tokio::{
+    Action, Client, ClientConfig, Failure, NotReady, Secret, ServerSettings, TlsSettings,
+};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use support::ping;
 use tokio::net::TcpListener;
 use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer};
 
@@ -71,6 +70,10 @@ async fn tls_front(ca: &Authority, node: SocketAddr) -> SocketAddr {
         }
     });
     address
+}
+
+fn ping() -> Action {
+    Action::new("Ping").expect("a valid action")
 }
 
 fn ca_file(name: &str, pem: &str) -> PathBuf {

@@ -27,6 +27,8 @@ pub enum Direction {
 
 use Direction::{FromClient, FromServer};
 
+pub mod runtime_suite;
+
 /// Every example of the protocol reference, plus what Asterisk 22 was seen to send.
 pub const TRANSCRIPTS: &[Transcript] = &[
     t("banner", FromServer, b"Asterisk Call Manager/11.0.0\r\n"),
