@@ -19,6 +19,8 @@ mod driver;
 mod handoff;
 mod io;
 mod logging;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use client::{
     Client, EventsTaken, Failure, NotReady, ServerStatus, Target, TlsFailure, WeakClient,
@@ -31,6 +33,8 @@ pub use driver::Driver;
 pub use handoff::{EventStream, ServerEvent};
 pub use io::{ConnectFuture, ConnectTarget, Connection, Connector, SharedConnector, Timer};
 pub use logging::{JsonLogger, TARGET, emit, log_level};
+#[cfg(feature = "tls")]
+pub use tls::TlsClient;
 
 /// The core, for the types applications use with the client (`Action`,
 /// `Response`, `Frame`, `AmiError`, `SubmitOptions`, `Secret`).

@@ -20,8 +20,9 @@
 //! }
 //! ```
 //!
-//! Not yet here (see the tokio crate): TLS, signal handling and the
-//! in-memory fake-node connector.
+//! TCP and TLS (rustls through futures-rustls, feature `tls`, on by
+//! default); SIGTERM/SIGINT with [`Client::shutdown_on_signals`]. Not yet
+//! here (see the tokio crate): the in-memory fake-node connector.
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -44,6 +45,13 @@ pub use apn_ami_core::observe::Secret;
 pub use apn_ami_core::protocol::{Action, Frame};
 use async_io::Async;
 use futures_io::{AsyncRead, AsyncWrite};
+pub use signals::{Signal, wait_for_signal};
+#[cfg(feature = "tls")]
+pub use tls::TlsConnector;
+
+mod signals;
+#[cfg(feature = "tls")]
+mod tls;
 
 /// A running client on smol; every method of [`apn_ami_client::Client`]
 /// is available on it. Dropping every handle shuts the client down.
@@ -65,22 +73,64 @@ impl Client {
     /// returns at once; the servers connect in the background.
     ///
     /// # Errors
-    /// [`ConfigError`] naming the server and the field; a server with TLS
-    /// settings (not yet supported on smol).
+    /// [`ConfigError`] naming the server and the field.
     pub fn start(config: &ClientConfig) -> Result<Self, ConfigError> {
         let resolved = config.resolve()?;
-        if let Some(server) = config.servers.iter().find(|server| server.tls.is_some()) {
-            return Err(ConfigError::Invalid {
-                server: Some(server.key.clone()),
-                field: "tls".to_owned(),
-                reason: "TLS is not yet supported by apn-ami-smol; use apn-ami-tokio".to_owned(),
-            });
-        }
-        let connector: SharedConnector = Arc::new(TcpConnector::new(resolved.connect_timeout));
-        let connectors = vec![connector; resolved.cluster.servers.len()];
+        let connectors = config
+            .servers
+            .iter()
+            .map(|server| connector_for(server, resolved.connect_timeout))
+            .collect::<Result<Vec<_>, _>>()?;
         let (inner, driver) = Driver::new(resolved, connectors, SmolTimer::new())?;
         smol::spawn(driver.run()).detach();
         Ok(Self { inner })
+    }
+}
+
+impl Client {
+    /// Turns the first SIGTERM or SIGINT (Ctrl-C) into
+    /// [`shutdown`](apn_ami_client::Client::shutdown). The task ends with
+    /// the signal it saw; it does not keep the client alive.
+    // Most callers let the task run on its own; awaiting it is optional.
+    #[allow(clippy::must_use_candidate)]
+    pub fn shutdown_on_signals(&self) -> smol::Task<Option<Signal>> {
+        let weak = self.downgrade();
+        smol::spawn(async move {
+            let signal = match wait_for_signal().await {
+                Ok(signal) => signal,
+                Err(error) => {
+                    log::error!(target: apn_ami_client::TARGET, "cannot listen for signals: {error}");
+                    return None;
+                }
+            };
+            log::info!(target: apn_ami_client::TARGET, "{signal:?} received; shutting down");
+            if let Some(client) = weak.upgrade() {
+                client.shutdown().await;
+            }
+            Some(signal)
+        })
+    }
+}
+
+fn connector_for(
+    server: &ServerSettings,
+    connect_timeout: Duration,
+) -> Result<SharedConnector, ConfigError> {
+    match &server.tls {
+        None => Ok(Arc::new(TcpConnector::new(connect_timeout))),
+        #[cfg(feature = "tls")]
+        Some(settings) => Ok(Arc::new(TlsConnector::new(
+            &server.key,
+            &server.host,
+            settings,
+            connect_timeout,
+        )?)),
+        #[cfg(not(feature = "tls"))]
+        Some(_) => Err(ConfigError::Invalid {
+            server: Some(server.key.clone()),
+            field: "tls".to_owned(),
+            reason: "this build has no TLS (the `tls` feature is off)".to_owned(),
+        }),
     }
 }
 
@@ -148,32 +198,39 @@ impl TcpConnector {
     }
 }
 
+/// Opens a TCP connection within `limit`.
+async fn tcp_connect(address: String, limit: Duration) -> io::Result<Async<TcpStream>> {
+    let connect = async {
+        // Name resolution blocks: off the executor.
+        let addresses: Vec<_> =
+            smol::unblock(move || address.to_socket_addrs().map(Iterator::collect)).await?;
+        let mut last = io::Error::from(io::ErrorKind::AddrNotAvailable);
+        for address in addresses {
+            match Async::<TcpStream>::connect(address).await {
+                Ok(stream) => {
+                    stream.get_ref().set_nodelay(true)?;
+                    return Ok(stream);
+                }
+                Err(error) => last = error,
+            }
+        }
+        Err(last)
+    };
+    smol::future::or(connect, timed_out(limit)).await
+}
+
+/// `TimedOut` after `limit`.
+async fn timed_out<T>(limit: Duration) -> io::Result<T> {
+    async_io::Timer::after(limit).await;
+    Err(io::Error::from(io::ErrorKind::TimedOut))
+}
+
 impl Connector for TcpConnector {
     fn connect(&self, target: &ConnectTarget) -> ConnectFuture {
         let address = target.address.clone();
         let limit = self.connect_timeout;
         Box::pin(async move {
-            let connect = async {
-                // Name resolution blocks: off the executor.
-                let addresses: Vec<_> =
-                    smol::unblock(move || address.to_socket_addrs().map(Iterator::collect)).await?;
-                let mut last = io::Error::from(io::ErrorKind::AddrNotAvailable);
-                for address in addresses {
-                    match Async::<TcpStream>::connect(address).await {
-                        Ok(stream) => {
-                            stream.get_ref().set_nodelay(true)?;
-                            return Ok(stream);
-                        }
-                        Err(error) => last = error,
-                    }
-                }
-                Err(last)
-            };
-            let timeout = async {
-                async_io::Timer::after(limit).await;
-                Err(io::Error::from(io::ErrorKind::TimedOut))
-            };
-            let stream = smol::future::or(connect, timeout).await?;
+            let stream = tcp_connect(address, limit).await?;
             Ok(Box::new(SmolConnection(stream)) as Box<dyn Connection>)
         })
     }

@@ -28,6 +28,7 @@ pub enum Direction {
 use Direction::{FromClient, FromServer};
 
 pub mod runtime_suite;
+pub mod tls_front;
 
 /// Every example of the protocol reference, plus what Asterisk 22 was seen to send.
 pub const TRANSCRIPTS: &[Transcript] = &[

@@ -11,12 +11,19 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use apn_ami_client::{Auth, Client, ClientConfig, ConfigError, Failure, NotReady, ServerSettings};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use apn_ami_client::{
+    Auth, Client, ClientConfig, ConfigError, Failure, NotReady, ServerSettings, TlsSettings,
+};
 use apn_ami_core::correlation::AmiError;
 use apn_ami_core::health::HealthState;
 use apn_ami_core::observe::Secret;
 use apn_ami_core::protocol::{Action, Frame};
 use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
+
+use crate::tls_front::{authority, ca_file, tls_front};
 
 /// A boxed future the suite awaits.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -68,6 +75,8 @@ macro_rules! conformance_suite {
                 a_graceful_shutdown_lets_pending_actions_end_then_logs_off,
                 a_refused_connection_names_the_address,
                 a_slow_application_loses_the_oldest_events_counted_exactly_and_pings_are_answered,
+                tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error,
+                an_unreadable_ca_file_is_a_config_error_naming_the_field,
             );
         }
     };
@@ -427,4 +436,71 @@ pub async fn a_slow_application_loses_the_oldest_events_counted_exactly_and_ping
 fn call_number(frame: &Frame) -> Option<u64> {
     let uniqueid = frame.get("uniqueid")?.to_string();
     uniqueid.rsplit('.').next()?.parse().ok()
+}
+
+fn tls_server(front: SocketAddr, ca: PathBuf) -> ServerSettings {
+    let mut server = ServerSettings::new(
+        "tls",
+        "127.0.0.1",
+        front.port(),
+        "app",
+        Secret::new("s3cret"),
+    );
+    server.tls = Some(TlsSettings {
+        ca_file: Some(ca),
+        server_name: Some("localhost".to_owned()),
+    });
+    server
+}
+
+/// Conformance test `tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error`.
+pub async fn tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error<
+    R: Runtime,
+>() {
+    let node = TcpNode::spawn(NodeConfig::new("app", "s3cret"), 21).expect("node");
+    let ca = authority();
+    let front = tls_front(&ca, node.address());
+
+    let right = ca_file("right", &ca.pem);
+    let client =
+        R::start(&ClientConfig::new(vec![tls_server(front, right.clone())])).expect("valid");
+    client.ready().await.expect("logged in over TLS");
+    assert!(client.send(ping()).await.expect("answered").is_success());
+    client.shutdown().await;
+
+    let wrong = ca_file("wrong", &authority().pem);
+    let client =
+        R::start(&ClientConfig::new(vec![tls_server(front, wrong.clone())])).expect("valid");
+    match client.ready().await {
+        Err(NotReady::AllFailed(reasons)) => match &reasons[0].1 {
+            Failure::Tls { reason, .. } => {
+                // Both CAs carry rcgen's default name, so rustls finds the
+                // issuer by name and refuses its signature.
+                assert!(reason.starts_with("invalid peer certificate"), "{reason}");
+            }
+            other => panic!("expected a TLS failure, got {other:?}"),
+        },
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+    client.shutdown().await;
+    for path in [right, wrong] {
+        std::fs::remove_file(path).expect("remove the CA file");
+    }
+    assert_eq!(node.stop().expect("node thread").logins, 1);
+}
+
+/// Conformance test `an_unreadable_ca_file_is_a_config_error_naming_the_field`.
+// Every suite test has the same shape, awaited by the macro's `block_on`.
+#[allow(clippy::unused_async)]
+pub async fn an_unreadable_ca_file_is_a_config_error_naming_the_field<R: Runtime>() {
+    let server = tls_server(
+        "127.0.0.1:5039".parse().expect("address"),
+        PathBuf::from("/nonexistent/ca.pem"),
+    );
+    let error = R::start(&ClientConfig::new(vec![server])).expect_err("no CA file");
+    let text = error.to_string();
+    assert!(
+        text.starts_with("server `tls`: field `tls.ca_file`: /nonexistent/ca.pem"),
+        "{text}"
+    );
 }
