@@ -77,6 +77,7 @@ macro_rules! conformance_suite {
                 a_slow_application_loses_the_oldest_events_counted_exactly_and_pings_are_answered,
                 tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error,
                 an_unreadable_ca_file_is_a_config_error_naming_the_field,
+                an_unanswered_action_times_out_once_at_its_own_deadline,
             );
         }
     };
@@ -503,4 +504,39 @@ pub async fn an_unreadable_ca_file_is_a_config_error_naming_the_field<R: Runtime
         text.starts_with("server `tls`: field `tls.ca_file`: /nonexistent/ca.pem"),
         "{text}"
     );
+}
+
+/// Conformance test `an_unanswered_action_times_out_once_at_its_own_deadline`.
+pub async fn an_unanswered_action_times_out_once_at_its_own_deadline<R: Runtime>() {
+    let mut slow = NodeConfig::new("app", "s3cret");
+    slow.answer_delay = Duration::from_secs(3);
+    let node = TcpNode::spawn(slow, 31).expect("node");
+    let mut config = ClientConfig::new(vec![server("a", &node, Auth::Plain)]);
+    config.session.login_timeout = Some(Duration::from_secs(10));
+    let client = R::start(&config).expect("valid");
+    client.ready().await.expect("logged in, late");
+    let options = apn_ami_core::connection::SubmitOptions {
+        timeout: Some(Duration::from_millis(200)),
+        ..apn_ami_core::connection::SubmitOptions::default()
+    };
+    let result = client
+        .send_with(ping(), apn_ami_client::Target::Any, options)
+        .await;
+    assert_eq!(
+        result.map(|response| response.is_success()),
+        Err(AmiError::Timeout {
+            after: Duration::from_millis(200)
+        })
+    );
+    let metrics = client.metrics_text().await;
+    assert_eq!(
+        metric(&metrics, "ami_actions_total", "outcome=\"timeout\""),
+        1
+    );
+    // The late answer, when it comes, resolves nothing twice.
+    R::sleep(Duration::from_secs(3)).await;
+    let metrics = client.metrics_text().await;
+    assert_eq!(metric(&metrics, "ami_actions_total", ""), 1);
+    client.shutdown().await;
+    node.stop().expect("node thread");
 }
