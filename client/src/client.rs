@@ -157,6 +157,28 @@ pub struct WeakClient {
 }
 
 impl WeakClient {
+    /// Waits for `signal` (a runtime's SIGTERM/SIGINT future), then shuts
+    /// the client down if it still runs; the signal it saw, or `None` when
+    /// the handlers could not be installed (logged).
+    pub async fn shutdown_after<S, E>(self, signal: impl Future<Output = Result<S, E>>) -> Option<S>
+    where
+        S: std::fmt::Debug,
+        E: std::fmt::Display,
+    {
+        let signal = match signal.await {
+            Ok(signal) => signal,
+            Err(error) => {
+                log::error!(target: crate::TARGET, "cannot listen for signals: {error}");
+                return None;
+            }
+        };
+        log::info!(target: crate::TARGET, "{signal:?} received; shutting down");
+        if let Some(client) = self.upgrade() {
+            client.shutdown().await;
+        }
+        Some(signal)
+    }
+
     /// The client, while any strong handle is alive.
     #[must_use]
     pub fn upgrade(&self) -> Option<Client> {

@@ -475,6 +475,41 @@ impl ClientConfig {
     }
 }
 
+/// Builds a runtime's TLS connector for one server.
+pub type TlsConnectorFor<'a> = &'a dyn Fn(
+    &ServerSettings,
+    &TlsSettings,
+    Duration,
+) -> Result<crate::SharedConnector, ConfigError>;
+
+impl ClientConfig {
+    /// One connector per server, in order: `plain` for servers without TLS,
+    /// `tls` for the others (`None` when the runtime was built without TLS:
+    /// such a server is a configuration error).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the server, from `tls` or for missing TLS.
+    pub fn connectors(
+        &self,
+        connect_timeout: Duration,
+        plain: &dyn Fn(Duration) -> crate::SharedConnector,
+        tls: Option<TlsConnectorFor<'_>>,
+    ) -> Result<Vec<crate::SharedConnector>, ConfigError> {
+        self.servers
+            .iter()
+            .map(|server| match (&server.tls, tls) {
+                (None, _) => Ok(plain(connect_timeout)),
+                (Some(settings), Some(tls)) => tls(server, settings, connect_timeout),
+                (Some(_), None) => Err(ConfigError::invalid(
+                    Some(&server.key),
+                    "tls",
+                    "this build has no TLS (the `tls` feature is off)",
+                )),
+            })
+            .collect()
+    }
+}
+
 /// The core's own check of one server, with its error turned into one that
 /// names the server and the field.
 fn check_session(session: &SessionConfig, at: Option<&str>) -> Result<(), ConfigError> {

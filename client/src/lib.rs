@@ -27,7 +27,7 @@ pub use client::{
 };
 pub use config::{
     Auth, ClientConfig, ConfigError, ReconnectSettings, Resolved, RoutingSetting, ServerSettings,
-    SessionSettings, TlsSettings,
+    SessionSettings, TlsConnectorFor, TlsSettings,
 };
 pub use driver::Driver;
 pub use handoff::{EventStream, ServerEvent};

@@ -98,11 +98,19 @@ impl Client {
     /// Outside a tokio runtime.
     pub fn start(config: &ClientConfig) -> Result<Self, ConfigError> {
         let resolved = config.resolve()?;
-        let connectors = config
-            .servers
-            .iter()
-            .map(|server| connector_for(server, resolved.connect_timeout))
-            .collect::<Result<Vec<_>, _>>()?;
+        let plain = |limit| Arc::new(TcpConnector::new(limit)) as SharedConnector;
+        #[cfg(feature = "tls")]
+        let tls: Option<apn_ami_client::TlsConnectorFor<'_>> = Some(&|server, settings, limit| {
+            Ok(Arc::new(TlsConnector::new(
+                &server.key,
+                &server.host,
+                settings,
+                limit,
+            )?))
+        });
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        let connectors = config.connectors(resolved.connect_timeout, &plain, tls)?;
         Self::spawn(resolved, connectors)
     }
 
@@ -141,42 +149,6 @@ impl Client {
     // Most callers let the task run on its own; awaiting it is optional.
     #[allow(clippy::must_use_candidate)]
     pub fn shutdown_on_signals(&self) -> tokio::task::JoinHandle<Option<Signal>> {
-        let weak = self.downgrade();
-        tokio::spawn(async move {
-            let signal = match wait_for_signal().await {
-                Ok(signal) => signal,
-                Err(error) => {
-                    log::error!(target: TARGET, "cannot listen for signals: {error}");
-                    return None;
-                }
-            };
-            log::info!(target: TARGET, "{signal:?} received; shutting down");
-            if let Some(client) = weak.upgrade() {
-                client.shutdown().await;
-            }
-            Some(signal)
-        })
-    }
-}
-
-fn connector_for(
-    server: &ServerSettings,
-    connect_timeout: std::time::Duration,
-) -> Result<SharedConnector, ConfigError> {
-    match &server.tls {
-        None => Ok(Arc::new(TcpConnector::new(connect_timeout))),
-        #[cfg(feature = "tls")]
-        Some(settings) => Ok(Arc::new(TlsConnector::new(
-            &server.key,
-            &server.host,
-            settings,
-            connect_timeout,
-        )?)),
-        #[cfg(not(feature = "tls"))]
-        Some(_) => Err(ConfigError::Invalid {
-            server: Some(server.key.clone()),
-            field: "tls".to_owned(),
-            reason: "this build has no TLS (the `tls` feature is off)".to_owned(),
-        }),
+        tokio::spawn(self.downgrade().shutdown_after(wait_for_signal()))
     }
 }
