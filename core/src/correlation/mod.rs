@@ -12,12 +12,14 @@
 //! Pure: instants come in as arguments; nothing here reads a clock.
 
 mod action_id;
+mod deadline;
 mod error;
 mod registry;
 mod response;
 mod strategy;
 
 pub use action_id::{ActionIds, InstanceId, InvalidServerKey, MAX_SERVER_KEY_LEN, ServerKey};
+pub use deadline::{LONGEST_WAIT, deadline_after};
 pub use error::{AmiError, Bound};
 pub use registry::{
     ActionHandle, Completion, DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_LIST_ITEMS, DEFAULT_MAX_PENDING,

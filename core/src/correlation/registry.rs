@@ -164,7 +164,7 @@ impl PendingRegistry {
                 limit: self.limits.max_pending,
             });
         }
-        let deadline = now + timeout;
+        let deadline = super::deadline_after(now, timeout);
         self.deadlines.insert((deadline, sequence));
         self.entries.insert(
             sequence,

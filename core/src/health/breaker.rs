@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::correlation::deadline_after;
+
 /// The breaker's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerConfig {
@@ -96,7 +98,7 @@ impl CircuitBreaker {
         self.state = match self.state {
             BreakerState::Closed { failures } if failures + 1 >= self.config.failure_threshold => {
                 BreakerState::Open {
-                    until: now + self.config.cooldown,
+                    until: deadline_after(now, self.config.cooldown),
                     cooldown: self.config.cooldown,
                 }
             }
@@ -106,7 +108,7 @@ impl CircuitBreaker {
             BreakerState::HalfOpen { cooldown } | BreakerState::Open { cooldown, .. } => {
                 let longer = cooldown.saturating_mul(2).min(self.config.max_cooldown);
                 BreakerState::Open {
-                    until: now + longer,
+                    until: deadline_after(now, longer),
                     cooldown: longer,
                 }
             }

@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::correlation::deadline_after;
+
 use super::backoff::Backoff;
 use super::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use super::rng::SeededRng;
@@ -85,7 +87,7 @@ impl ConnectionManager {
         let state = self.breaker.on_failure(now);
         let delay = self.backoff.delay(self.failures, rng);
         self.failures = self.failures.saturating_add(1);
-        let mut next = now + delay;
+        let mut next = deadline_after(now, delay);
         if let BreakerState::Open { until, .. } = state {
             next = next.max(until);
         }

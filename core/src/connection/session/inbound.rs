@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use crate::correlation::deadline_after;
+
 use super::{DROP_REPORT_INTERVAL, Handshake, Session};
 use crate::connection::state::CloseReason;
 use crate::correlation::Dispatch;
@@ -106,7 +108,7 @@ impl Session {
                 .count("queue_depth", self.events.len() as u64),
         );
         self.unreported_drops = 0;
-        self.next_drop_report = Some(now + DROP_REPORT_INTERVAL);
+        self.next_drop_report = Some(deadline_after(now, DROP_REPORT_INTERVAL));
     }
 
     pub(super) fn report_drops(&mut self, now: Instant) {

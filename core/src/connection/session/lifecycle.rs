@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::correlation::deadline_after;
+
 use super::{Handshake, Heartbeat, Session, Shutdown};
 use crate::connection::state::{CloseReason, SessionOutput, SessionState};
 use crate::correlation::{AmiError, Bound, Completion};
@@ -121,8 +123,9 @@ impl Session {
         {
             let ping = Action::builtin("Ping");
             let (sequence, _) = self.ids.next_id();
-            self.heartbeat.next_ping = Some(now + self.config.heartbeat_interval);
-            self.heartbeat.outstanding = Some((sequence, now + self.config.heartbeat_timeout));
+            self.heartbeat.next_ping = Some(deadline_after(now, self.config.heartbeat_interval));
+            self.heartbeat.outstanding =
+                Some((sequence, deadline_after(now, self.config.heartbeat_timeout)));
             self.send(&ping, sequence, now);
         }
     }
@@ -140,7 +143,7 @@ impl Session {
             self.shutdown = Some(Shutdown {
                 logoff: Some(sequence),
                 // Wait for the `Goodbye` as long as for a heartbeat.
-                close_deadline: Some(now + self.config.heartbeat_timeout),
+                close_deadline: Some(deadline_after(now, self.config.heartbeat_timeout)),
                 ..shutdown
             });
         }

@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use crate::correlation::deadline_after;
+
 use super::{Handshake, Heartbeat, Session};
 use crate::connection::config::AuthMethod;
 use crate::connection::handshake;
@@ -13,7 +15,7 @@ use crate::protocol::Frame;
 impl Session {
     pub(super) fn start_login(&mut self, now: Instant) {
         self.state = SessionState::Authenticating;
-        let deadline = now + self.config.login_timeout;
+        let deadline = deadline_after(now, self.config.login_timeout);
         match handshake::first_action(&self.config) {
             Ok(action) => {
                 let (sequence, _) = self.ids.next_id();
@@ -51,7 +53,7 @@ impl Session {
         self.handshake = Handshake::Idle;
         self.state = SessionState::Ready;
         self.heartbeat = Heartbeat {
-            next_ping: Some(now + self.config.heartbeat_interval),
+            next_ping: Some(deadline_after(now, self.config.heartbeat_interval)),
             ..Heartbeat::default()
         };
         self.log(

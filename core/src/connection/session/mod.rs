@@ -11,6 +11,8 @@ mod login;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::correlation::deadline_after;
+
 use super::config::{SessionConfig, SessionConfigError};
 use super::event_queue::EventQueue;
 use super::outbound::Outbound;
@@ -182,7 +184,7 @@ impl Session {
         self.parser.reset();
         self.state = SessionState::AwaitingBanner;
         self.handshake = Handshake::AwaitBanner {
-            deadline: now + self.config.banner_timeout,
+            deadline: deadline_after(now, self.config.banner_timeout),
         };
         self.log(LogRecord::new(
             Level::Info,
@@ -288,7 +290,7 @@ impl Session {
             return;
         }
         self.shutdown = Some(Shutdown {
-            grace_deadline: now + self.config.shutdown_grace,
+            grace_deadline: deadline_after(now, self.config.shutdown_grace),
             logoff: None,
             close_deadline: None,
         });
