@@ -578,3 +578,41 @@ fn a_timeout_is_logged_with_its_action_id() {
     assert_eq!(record.action_id.as_deref(), Some(id.as_str()));
     assert_eq!(record.level, Level::Warn);
 }
+
+#[test]
+fn a_ping_answered_with_an_error_is_a_missed_heartbeat() {
+    let mut rig = ready();
+    rig.tick(15_000);
+    let ping = rig.written();
+    assert_eq!(ping[0].first_value(), "Ping");
+    let id = ping[0].action_id().unwrap().to_string();
+    // What Asterisk 22 answers to every action while it shuts down.
+    rig.server_says(&format!(
+        "Response: Error\r\nActionID: {id}\r\nMessage: Asterisk is shutting down\r\n\r\n"
+    ));
+    assert_eq!(rig.session.state(), SessionState::Degraded);
+    assert_eq!(rig.session.metrics().counters.heartbeat_failures, 1);
+    assert!(rig.logs.iter().any(|record| {
+        record.message == "heartbeat answered with an error; connection degraded"
+            && record
+                .fields
+                .iter()
+                .any(|(_, value)| value.to_string() == "Asterisk is shutting down")
+    }));
+    // No second miss is counted for the same ping at its deadline.
+    rig.tick(20_000);
+    assert_eq!(rig.session.metrics().counters.heartbeat_failures, 1);
+    // Two more error answers in a row reach the limit of three: closed.
+    for round in 1..=2u64 {
+        rig.tick(15_000 + round * 15_000);
+        let ping = rig.written();
+        let id = ping[0].action_id().unwrap().to_string();
+        rig.server_says(&format!(
+            "Response: Error\r\nActionID: {id}\r\nMessage: Asterisk is shutting down\r\n\r\n"
+        ));
+    }
+    assert_eq!(rig.session.metrics().counters.heartbeat_failures, 3);
+    assert!(rig.outputs.contains(&SessionOutput::Close {
+        reason: CloseReason::HeartbeatDead
+    }));
+}

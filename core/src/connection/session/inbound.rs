@@ -5,6 +5,7 @@ use std::time::Instant;
 use crate::correlation::deadline_after;
 
 use super::{DROP_REPORT_INTERVAL, Handshake, Session};
+use crate::connection::handshake;
 use crate::connection::state::CloseReason;
 use crate::correlation::Dispatch;
 use crate::observe::{Level, LogRecord};
@@ -62,7 +63,18 @@ impl Session {
             .outstanding
             .is_some_and(|(ping, _)| ping == sequence)
         {
-            return self.on_pong();
+            // Only a successful answer is a pong: Asterisk answers every
+            // action with an error while it shuts down.
+            if frame.first_value().eq_ignore_ascii_case("success") {
+                return self.on_pong();
+            }
+            let record = LogRecord::new(
+                Level::Warn,
+                "heartbeat answered with an error; connection degraded",
+            )
+            .text("message", handshake::message(&frame));
+            self.miss_heartbeat(record, now);
+            return;
         }
         if self
             .shutdown

@@ -97,26 +97,35 @@ impl Session {
         }
     }
 
+    /// A heartbeat went unanswered or was answered with an error: the
+    /// connection is degraded, and closed after too many in a row. `true`
+    /// when it was closed.
+    pub(super) fn miss_heartbeat(&mut self, record: LogRecord, now: Instant) -> bool {
+        self.heartbeat.outstanding = None;
+        self.heartbeat.misses += 1;
+        self.metrics.counters.heartbeat_failures += 1;
+        self.state = SessionState::Degraded;
+        self.log(record.count("misses", u64::from(self.heartbeat.misses)));
+        if self.heartbeat.misses >= self.config.heartbeat_max_misses {
+            self.request_close(CloseReason::HeartbeatDead);
+            self.lose_connection(&AmiError::ConnectionLost, now);
+            return true;
+        }
+        false
+    }
+
     pub(super) fn tick_heartbeat(&mut self, now: Instant) {
         if !self.is_logged_in() {
             return;
         }
         if let Some((_, deadline)) = self.heartbeat.outstanding
             && now >= deadline
+            && self.miss_heartbeat(
+                LogRecord::new(Level::Warn, "heartbeat missed; connection degraded"),
+                now,
+            )
         {
-            self.heartbeat.outstanding = None;
-            self.heartbeat.misses += 1;
-            self.metrics.counters.heartbeat_failures += 1;
-            self.state = SessionState::Degraded;
-            self.log(
-                LogRecord::new(Level::Warn, "heartbeat missed; connection degraded")
-                    .count("misses", u64::from(self.heartbeat.misses)),
-            );
-            if self.heartbeat.misses >= self.config.heartbeat_max_misses {
-                self.request_close(CloseReason::HeartbeatDead);
-                self.lose_connection(&AmiError::ConnectionLost, now);
-                return;
-            }
+            return;
         }
         if self.heartbeat.outstanding.is_none()
             && self.heartbeat.next_ping.is_some_and(|due| now >= due)
