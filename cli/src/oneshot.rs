@@ -78,13 +78,7 @@ async fn send_one(connection: &ConnectionArgs, action: Action) -> Result<Respons
     };
     let result = client.send_with(action, Target::Any, options).await;
     client.shutdown().await;
-    let interrupted = if signals.is_finished() {
-        signals.await.ok().flatten()
-    } else {
-        signals.abort();
-        None
-    };
-    match (result, interrupted) {
+    match (result, signals.received()) {
         (_, Some(signal)) => Err(signal_exit(signal)),
         (Ok(response), None) => Ok(response),
         (Err(error), None) => {
@@ -189,12 +183,7 @@ pub(crate) async fn events(args: EventsArgs) -> u8 {
     let signals = client.shutdown_on_signals();
     let code = stream(&client, args.count, &filters).await;
     client.shutdown().await;
-    if signals.is_finished()
-        && let Ok(Some(signal)) = signals.await
-    {
-        return signal_exit(signal);
-    }
-    code
+    signals.received().map_or(code, signal_exit)
 }
 
 async fn stream(client: &Client, count: Option<u64>, filters: &[(String, String)]) -> u8 {

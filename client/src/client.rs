@@ -156,13 +156,48 @@ pub struct WeakClient {
     afterword: Arc<Afterword>,
 }
 
+/// The signal a [`WeakClient::shutdown_after`] task saw, readable from
+/// the moment it starts shutting the client down.
+///
+/// The flag is set *before* the shutdown begins, so code that sees the
+/// client end (an event stream returning `None`, a refused send) and then
+/// asks [`SignalSeen::received`] always gets the signal: no race with the
+/// signal task being scheduled.
+#[derive(Debug)]
+pub struct SignalSeen<S>(Arc<std::sync::OnceLock<S>>);
+
+impl<S> Clone for SignalSeen<S> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<S> Default for SignalSeen<S> {
+    fn default() -> Self {
+        Self(Arc::new(std::sync::OnceLock::new()))
+    }
+}
+
+impl<S: Copy> SignalSeen<S> {
+    /// The signal, once one has started the shutdown.
+    #[must_use]
+    pub fn received(&self) -> Option<S> {
+        self.0.get().copied()
+    }
+}
+
 impl WeakClient {
-    /// Waits for `signal` (a runtime's SIGTERM/SIGINT future), then shuts
-    /// the client down if it still runs; the signal it saw, or `None` when
-    /// the handlers could not be installed (logged).
-    pub async fn shutdown_after<S, E>(self, signal: impl Future<Output = Result<S, E>>) -> Option<S>
+    /// Waits for `signal` (a runtime's SIGTERM/SIGINT future), records it in
+    /// `seen`, then shuts the client down if it still runs. Returns the
+    /// signal it saw, or `None` when the handlers could not be installed
+    /// (logged).
+    pub async fn shutdown_after<S, E>(
+        self,
+        signal: impl Future<Output = Result<S, E>>,
+        seen: SignalSeen<S>,
+    ) -> Option<S>
     where
-        S: std::fmt::Debug,
+        S: std::fmt::Debug + Copy,
         E: std::fmt::Display,
     {
         let signal = match signal.await {
@@ -173,6 +208,11 @@ impl WeakClient {
             }
         };
         log::info!(target: crate::TARGET, "{signal:?} received; shutting down");
+        // First come, first kept: a second watcher's signal does not
+        // replace the one that started the shutdown.
+        if let Err(later) = seen.0.set(signal) {
+            log::debug!(target: crate::TARGET, "{later:?} seen after an earlier signal");
+        }
         if let Some(client) = self.upgrade() {
             client.shutdown().await;
         }

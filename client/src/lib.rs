@@ -23,7 +23,8 @@ mod logging;
 mod tls;
 
 pub use client::{
-    Client, EventsTaken, Failure, NotReady, ServerStatus, Target, TlsFailure, WeakClient,
+    Client, EventsTaken, Failure, NotReady, ServerStatus, SignalSeen, Target, TlsFailure,
+    WeakClient,
 };
 pub use config::{
     Auth, ClientConfig, ConfigError, ReconnectSettings, Resolved, RoutingSetting, ServerSettings,

@@ -36,7 +36,7 @@ use apn_ami_client::Driver;
 pub use apn_ami_client::{
     Auth, ClientConfig, ConfigError, ConnectFuture, ConnectTarget, Connection, Connector,
     EventStream, EventsTaken, Failure, NotReady, ServerEvent, ServerSettings, ServerStatus,
-    SharedConnector, Target, Timer, WeakClient,
+    SharedConnector, SignalSeen, Target, Timer, WeakClient,
 };
 pub use apn_ami_core::connection::SubmitOptions;
 pub use apn_ami_core::correlation::{AmiError, Response};
@@ -97,12 +97,22 @@ impl Client {
 
 impl Client {
     /// Turns the first SIGTERM or SIGINT (Ctrl-C) into
-    /// [`shutdown`](apn_ami_client::Client::shutdown). The task ends with
-    /// the signal it saw; it does not keep the client alive.
-    // Most callers let the task run on its own; awaiting it is optional.
+    /// [`shutdown`](apn_ami_client::Client::shutdown): pending actions end,
+    /// `Logoff` goes to every server, sockets close. The watching task runs
+    /// on its own and does not keep the client alive; the returned
+    /// [`SignalSeen`] tells which signal started the shutdown, from the
+    /// moment it started (so after the event stream ends, it is already
+    /// set).
+    // Most callers let the task run on its own; asking is optional.
     #[allow(clippy::must_use_candidate)]
-    pub fn shutdown_on_signals(&self) -> smol::Task<Option<Signal>> {
-        smol::spawn(self.downgrade().shutdown_after(wait_for_signal()))
+    pub fn shutdown_on_signals(&self) -> SignalSeen<Signal> {
+        let seen = SignalSeen::default();
+        smol::spawn(
+            self.downgrade()
+                .shutdown_after(wait_for_signal(), seen.clone()),
+        )
+        .detach();
+        seen
     }
 }
 

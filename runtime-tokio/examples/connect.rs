@@ -45,7 +45,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             event.frame().first_value().to_string_lossy()
         );
     }
-    // The stream ends once the signal's shutdown is complete.
-    signals.await?;
+    // The stream ends when a signal starts the shutdown; waiting for the
+    // shutdown itself makes sure the Logoff went out before we exit.
+    client.shutdown().await;
+    if let Some(signal) = signals.received() {
+        eprintln!("stopped by {signal:?}");
+    }
     Ok(())
 }

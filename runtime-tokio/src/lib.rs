@@ -54,8 +54,8 @@ use std::sync::Arc;
 pub use apn_ami_client::{
     Auth, ClientConfig, ConfigError, ConnectFuture, ConnectTarget, Connection, Connector,
     EventStream, EventsTaken, Failure, JsonLogger, NotReady, ReconnectSettings, RoutingSetting,
-    ServerEvent, ServerSettings, ServerStatus, SessionSettings, SharedConnector, TARGET, Target,
-    TlsFailure, TlsSettings, WeakClient,
+    ServerEvent, ServerSettings, ServerStatus, SessionSettings, SharedConnector, SignalSeen,
+    TARGET, Target, TlsFailure, TlsSettings, WeakClient,
 };
 pub use apn_ami_core::connection::SubmitOptions;
 pub use apn_ami_core::correlation::{AmiError, Response};
@@ -141,14 +141,21 @@ impl Client {
         Ok(Self { inner })
     }
 
-    /// Turns the first SIGTERM or SIGINT (Ctrl-C) into [`shutdown`]: pending
-    /// actions end, `Logoff` goes to every server, sockets close. The task
-    /// ends with the signal it saw; it does not keep the client alive.
-    ///
-    /// [`shutdown`]: apn_ami_client::Client::shutdown
-    // Most callers let the task run on its own; awaiting it is optional.
+    /// Turns the first SIGTERM or SIGINT (Ctrl-C) into
+    /// [`shutdown`](apn_ami_client::Client::shutdown): pending actions end,
+    /// `Logoff` goes to every server, sockets close. The watching task runs
+    /// on its own and does not keep the client alive; the returned
+    /// [`SignalSeen`] tells which signal started the shutdown, from the
+    /// moment it started (so after the event stream ends, it is already
+    /// set).
+    // Most callers let the task run on its own; asking is optional.
     #[allow(clippy::must_use_candidate)]
-    pub fn shutdown_on_signals(&self) -> tokio::task::JoinHandle<Option<Signal>> {
-        tokio::spawn(self.downgrade().shutdown_after(wait_for_signal()))
+    pub fn shutdown_on_signals(&self) -> SignalSeen<Signal> {
+        let seen = SignalSeen::default();
+        tokio::spawn(
+            self.downgrade()
+                .shutdown_after(wait_for_signal(), seen.clone()),
+        );
+        seen
     }
 }

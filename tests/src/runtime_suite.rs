@@ -78,6 +78,7 @@ macro_rules! conformance_suite {
                 tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error,
                 an_unreadable_ca_file_is_a_config_error_naming_the_field,
                 an_unanswered_action_times_out_once_at_its_own_deadline,
+                a_signal_is_known_by_the_time_the_event_stream_ends,
             );
         }
     };
@@ -539,4 +540,36 @@ pub async fn an_unanswered_action_times_out_once_at_its_own_deadline<R: Runtime>
     assert_eq!(metric(&metrics, "ami_actions_total", ""), 1);
     client.shutdown().await;
     node.stop().expect("node thread");
+}
+
+/// Conformance test `a_signal_is_known_by_the_time_the_event_stream_ends`.
+///
+/// An application that stops reading when its stream ends and then asks
+/// "was it a signal?" must get the signal: the answer is set before the
+/// shutdown starts, never raced against the signal task being scheduled.
+/// (The CLI's `events` once exited 0 instead of 143 on SIGTERM this way.)
+pub async fn a_signal_is_known_by_the_time_the_event_stream_ends<R: Runtime>() {
+    let node = TcpNode::spawn(NodeConfig::new("app", "s3cret"), 41).expect("node");
+    for round in 0..20 {
+        let client =
+            R::start(&ClientConfig::new(vec![server("a", &node, Auth::Plain)])).expect("valid");
+        client.ready().await.expect("logged in");
+        let mut events = client.events().expect("first taker");
+        let (fire, fired) = futures_channel::oneshot::channel::<u32>();
+        let seen = apn_ami_client::SignalSeen::default();
+        let watcher = R::spawn(client.downgrade().shutdown_after(fired, seen.clone()));
+        assert_eq!(seen.received(), None, "round {round}: nothing yet");
+        fire.send(round).expect("the watcher waits");
+        while events.next().await.is_some() {}
+        assert_eq!(seen.received(), Some(round), "round {round}");
+        let refused = client.send(ping()).await;
+        assert!(
+            matches!(refused, Err(AmiError::ShuttingDown)),
+            "round {round}: a send after the signal is refused: {refused:?}"
+        );
+        drop(client);
+        assert_eq!(watcher.await, Some(round));
+    }
+    let stats = node.stop().expect("node thread");
+    assert_eq!((stats.logins, stats.logoffs), (20, 20));
 }

@@ -217,7 +217,7 @@ async fn demo(args: DemoArgs) -> Result<Ending, String> {
     let mut last = Snapshot::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut ticks = 0u64;
-    while started.elapsed() < length && !signals.is_finished() {
+    while started.elapsed() < length && signals.received().is_none() {
         tick.tick().await;
         ticks += 1;
         let at = started.elapsed();
@@ -237,7 +237,7 @@ async fn demo(args: DemoArgs) -> Result<Ending, String> {
         previous = statuses;
     }
     traffic.abort();
-    let interrupted = signals.is_finished();
+    let interrupted = signals.received().is_some();
     let ok = finish(&mut view, &client, &tally, started, interrupted).await;
     consumer.abort();
     let stopped: Vec<TcpNode> = lock(&nodes).iter_mut().filter_map(Option::take).collect();
