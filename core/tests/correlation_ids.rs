@@ -8,7 +8,7 @@ use apn_ami_core::correlation::{
     ServerKey,
 };
 use apn_ami_core::protocol::MAX_ACTION_ID_LEN;
-use frames::{epoch, frame};
+use frames::{epoch, frame, register};
 
 #[test]
 fn server_keys_are_validated() {
@@ -120,14 +120,13 @@ fn response(wire: &str) -> Response {
     let mut pending = apn_ami_core::correlation::PendingRegistry::new(
         apn_ami_core::correlation::RegistryLimits::default(),
     );
-    pending
-        .insert(
-            1,
-            CompletionStrategy::Follows,
-            std::time::Duration::from_secs(1),
-            t0,
-        )
-        .unwrap();
+    register(
+        &mut pending,
+        1,
+        CompletionStrategy::Follows,
+        std::time::Duration::from_secs(1),
+        t0,
+    );
     match pending.on_response(1, frame(wire), t0) {
         apn_ami_core::correlation::Dispatch::Completed(done) => done.result.unwrap(),
         other => panic!("{other:?}"),

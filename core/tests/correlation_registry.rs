@@ -11,7 +11,7 @@ use apn_ami_core::correlation::{
     ActionHandle, AmiError, Bound, Completion, CompletionStrategy, Dispatch, PendingRegistry,
     RegistryLimits,
 };
-use frames::{at, epoch, frame};
+use frames::{at, epoch, frame, register};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -30,9 +30,7 @@ fn completed(dispatch: Dispatch) -> Completion {
 fn single_response_completes_with_latency() {
     let t0 = epoch();
     let mut pending = registry();
-    let handle = pending
-        .insert(1, CompletionStrategy::Single, SECOND, t0)
-        .unwrap();
+    let handle = register(&mut pending, 1, CompletionStrategy::Single, SECOND, t0);
     assert_eq!(handle, ActionHandle(1));
     assert_eq!(pending.len(), 1);
     assert_eq!(pending.next_deadline(), Some(at(t0, 1000)));
@@ -68,9 +66,7 @@ fn responses_nobody_waits_for_are_handed_back() {
 fn events_of_an_action_awaiting_its_response_are_handed_back() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(3, CompletionStrategy::Single, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 3, CompletionStrategy::Single, SECOND, t0);
     let early = frame("Event: Newchannel\r\nActionID: pbx:1:3\r\n\r\n");
     assert_eq!(
         pending.on_event(3, early.clone(), t0),
@@ -83,9 +79,7 @@ fn events_of_an_action_awaiting_its_response_are_handed_back() {
 fn event_list_collects_items_in_order_until_complete() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(42, CompletionStrategy::List, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 42, CompletionStrategy::List, SECOND, t0);
     let start = frame(
         "Response: Success\r\nActionID: a\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n",
     );
@@ -125,9 +119,7 @@ fn event_list_collects_items_in_order_until_complete() {
 fn a_list_is_detected_from_the_response_even_for_single_actions() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(1, CompletionStrategy::Single, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 1, CompletionStrategy::Single, SECOND, t0);
     let start = frame("Response: Success\r\nActionID: a\r\nEventList: Start\r\n\r\n");
     assert_eq!(pending.on_response(1, start, t0), Dispatch::Consumed);
     let end = frame(
@@ -141,9 +133,7 @@ fn a_list_is_detected_from_the_response_even_for_single_actions() {
 fn a_list_action_answered_with_an_error_ends_at_once() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(1, CompletionStrategy::List, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 1, CompletionStrategy::List, SECOND, t0);
     let refused = frame("Response: Error\r\nActionID: a\r\nMessage: No endpoints found\n\r\n\r\n");
     let response = completed(pending.on_response(1, refused, t0))
         .result
@@ -160,9 +150,7 @@ fn a_list_action_answered_with_an_error_ends_at_once() {
 fn follows_never_waits_for_a_list() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(1, CompletionStrategy::Follows, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 1, CompletionStrategy::Follows, SECOND, t0);
     let odd = frame("Response: Success\r\nActionID: a\r\nEventList: start\r\nOutput: x\r\n\r\n");
     assert!(matches!(
         pending.on_response(1, odd, t0),
@@ -174,9 +162,7 @@ fn follows_never_waits_for_a_list() {
 fn a_second_response_to_a_listing_action_is_not_taken() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(1, CompletionStrategy::List, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 1, CompletionStrategy::List, SECOND, t0);
     let start = frame("Response: Success\r\nActionID: a\r\nEventList: start\r\n\r\n");
     pending.on_response(1, start.clone(), t0);
     assert_eq!(
@@ -193,12 +179,8 @@ fn pending_limit_rejects_with_the_depth_then_frees_a_slot() {
         ..RegistryLimits::default()
     };
     let mut pending = PendingRegistry::new(limits);
-    pending
-        .insert(1, CompletionStrategy::Single, SECOND, t0)
-        .unwrap();
-    pending
-        .insert(2, CompletionStrategy::Single, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 1, CompletionStrategy::Single, SECOND, t0);
+    register(&mut pending, 2, CompletionStrategy::Single, SECOND, t0);
     let rejected = pending
         .insert(3, CompletionStrategy::Single, SECOND, t0)
         .unwrap_err();
@@ -226,9 +208,7 @@ fn pending_limit_rejects_with_the_depth_then_frees_a_slot() {
 fn list_registry(limits: RegistryLimits) -> (PendingRegistry, std::time::Instant) {
     let t0 = epoch();
     let mut pending = PendingRegistry::new(limits);
-    pending
-        .insert(7, CompletionStrategy::List, SECOND, t0)
-        .unwrap();
+    register(&mut pending, 7, CompletionStrategy::List, SECOND, t0);
     pending.on_response(
         7,
         frame("Response: Success\r\nEventList: start\r\n\r\n"),
@@ -315,38 +295,34 @@ fn an_overflowed_list_that_never_completes_ends_silently_at_its_deadline() {
 fn expiry_ends_due_actions_earliest_first_and_only_those() {
     let t0 = epoch();
     let mut pending = registry();
-    pending
-        .insert(
-            1,
-            CompletionStrategy::Single,
-            Duration::from_millis(300),
-            t0,
-        )
-        .unwrap();
-    pending
-        .insert(
-            2,
-            CompletionStrategy::Single,
-            Duration::from_millis(100),
-            t0,
-        )
-        .unwrap();
-    pending
-        .insert(
-            3,
-            CompletionStrategy::Single,
-            Duration::from_millis(200),
-            t0,
-        )
-        .unwrap();
-    pending
-        .insert(
-            4,
-            CompletionStrategy::Single,
-            Duration::from_millis(900),
-            t0,
-        )
-        .unwrap();
+    register(
+        &mut pending,
+        1,
+        CompletionStrategy::Single,
+        Duration::from_millis(300),
+        t0,
+    );
+    register(
+        &mut pending,
+        2,
+        CompletionStrategy::Single,
+        Duration::from_millis(100),
+        t0,
+    );
+    register(
+        &mut pending,
+        3,
+        CompletionStrategy::Single,
+        Duration::from_millis(200),
+        t0,
+    );
+    register(
+        &mut pending,
+        4,
+        CompletionStrategy::Single,
+        Duration::from_millis(900),
+        t0,
+    );
     assert_eq!(pending.next_deadline(), Some(at(t0, 100)));
 
     let mut endings = Vec::new();
@@ -385,15 +361,17 @@ fn fail_all_ends_everything_once_in_sequence_order() {
     };
     let mut pending = PendingRegistry::new(limits);
     for sequence in [5, 1, 3] {
-        pending
-            .insert(sequence, CompletionStrategy::Single, SECOND, t0)
-            .unwrap();
+        register(
+            &mut pending,
+            sequence,
+            CompletionStrategy::Single,
+            SECOND,
+            t0,
+        );
     }
     // 8 is collecting a list, 9 overflowed (already told).
     for sequence in [8, 9] {
-        pending
-            .insert(sequence, CompletionStrategy::List, SECOND, t0)
-            .unwrap();
+        register(&mut pending, sequence, CompletionStrategy::List, SECOND, t0);
         pending.on_response(
             sequence,
             frame("Response: Success\r\nEventList: start\r\n\r\n"),

@@ -62,6 +62,13 @@ pub enum AmiError {
         /// The key asked for.
         key: String,
     },
+    /// An action with this ActionID sequence is already pending; the new
+    /// one was not registered (a caller registering twice by mistake).
+    #[error("an action with ActionID sequence {sequence} is already pending")]
+    AlreadyPending {
+        /// The sequence asked for twice.
+        sequence: u64,
+    },
     /// An event list grew past its cap; the rest of it is discarded.
     #[error("the event list passed its cap of {max_items} items or {max_bytes} bytes")]
     ListTooLong {

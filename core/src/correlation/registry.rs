@@ -81,6 +81,9 @@ enum Progress {
 #[derive(Debug)]
 struct Entry {
     strategy: CompletionStrategy,
+    /// Whether the action's bytes have been handed to the socket: only
+    /// then can an answer to it be genuine.
+    sent: bool,
     submitted: Instant,
     deadline: Instant,
     timeout: Duration,
@@ -145,11 +148,13 @@ impl PendingRegistry {
     }
 
     /// Registers the action with ActionID sequence `sequence`, due `timeout`
-    /// after `now`.
+    /// after `now`. It takes no answer until [`PendingRegistry::mark_sent`].
     ///
     /// # Errors
     /// [`AmiError::Rejected`] with [`Bound::PendingActions`] when the registry
-    /// is full; nothing is registered.
+    /// is full; [`AmiError::AlreadyPending`] when `sequence` is pending
+    /// already (the first registration is kept untouched). Nothing is
+    /// registered on error.
     pub fn insert(
         &mut self,
         sequence: u64,
@@ -157,6 +162,9 @@ impl PendingRegistry {
         timeout: Duration,
         now: Instant,
     ) -> Result<ActionHandle, AmiError> {
+        if self.entries.contains_key(&sequence) {
+            return Err(AmiError::AlreadyPending { sequence });
+        }
         if self.entries.len() >= self.limits.max_pending {
             return Err(AmiError::Rejected {
                 bound: Bound::PendingActions,
@@ -170,6 +178,7 @@ impl PendingRegistry {
             sequence,
             Entry {
                 strategy,
+                sent: false,
                 submitted: now,
                 deadline,
                 timeout,
@@ -179,9 +188,24 @@ impl PendingRegistry {
         Ok(ActionHandle(sequence))
     }
 
-    /// Offers a response frame whose ActionID carries `sequence`.
+    /// Records that the action's last byte went to the socket, so answers
+    /// to it are taken from now on. Unknown sequences are ignored.
+    pub fn mark_sent(&mut self, sequence: u64) {
+        if let Some(entry) = self.entries.get_mut(&sequence) {
+            entry.sent = true;
+        }
+    }
+
+    /// Whether `sequence` is pending and not yet sent.
+    #[must_use]
+    pub fn is_unsent(&self, sequence: u64) -> bool {
+        self.entries.get(&sequence).is_some_and(|entry| !entry.sent)
+    }
+
+    /// Offers a response frame whose ActionID carries `sequence`. A frame
+    /// naming an action not yet sent is handed back: it cannot be its answer.
     pub fn on_response(&mut self, sequence: u64, frame: Frame, now: Instant) -> Dispatch {
-        let Some(entry) = self.entries.get_mut(&sequence) else {
+        let Some(entry) = self.entries.get_mut(&sequence).filter(|entry| entry.sent) else {
             return Dispatch::Unmatched(frame);
         };
         if !matches!(entry.progress, Progress::Awaiting) {
@@ -213,7 +237,7 @@ impl PendingRegistry {
     /// or a list's completing event. Events of actions not in a list are
     /// handed back (an `OriginateResponse`, a `UserEvent` echo).
     pub fn on_event(&mut self, sequence: u64, frame: Frame, now: Instant) -> Dispatch {
-        let Some(entry) = self.entries.get_mut(&sequence) else {
+        let Some(entry) = self.entries.get_mut(&sequence).filter(|entry| entry.sent) else {
             return Dispatch::Unmatched(frame);
         };
         let completes = frame
@@ -266,10 +290,24 @@ impl PendingRegistry {
 
     /// Ends every entry whose deadline is at or before `now` with
     /// [`AmiError::Timeout`], earliest first.
+    ///
+    /// Each turn removes the earliest deadline first, so the sweep ends
+    /// whatever the state: a deadline without its entry is just discarded.
     pub fn expire(&mut self, now: Instant, mut sink: impl FnMut(Completion)) {
-        while let Some(&(deadline, sequence)) = self.deadlines.first() {
-            if deadline > now {
+        while self
+            .deadlines
+            .first()
+            .is_some_and(|&(deadline, _)| deadline <= now)
+        {
+            let Some((deadline, sequence)) = self.deadlines.pop_first() else {
                 break;
+            };
+            if self
+                .entries
+                .get(&sequence)
+                .is_none_or(|entry| entry.deadline != deadline)
+            {
+                continue;
             }
             if let Some(completion) = self.end_with(sequence, now, |entry| AmiError::Timeout {
                 after: entry.timeout,

@@ -30,3 +30,19 @@ pub(crate) fn frame(wire: &str) -> Frame {
     assert_eq!(frames.len(), 1, "one frame in {wire:?}");
     frames.remove(0)
 }
+
+/// Registers an action and marks its bytes sent, as a session does once
+/// the socket took them: from then on answers to it are taken.
+pub(crate) fn register(
+    registry: &mut apn_ami_core::correlation::PendingRegistry,
+    sequence: u64,
+    strategy: apn_ami_core::correlation::CompletionStrategy,
+    timeout: Duration,
+    now: Instant,
+) -> apn_ami_core::correlation::ActionHandle {
+    let handle = registry
+        .insert(sequence, strategy, timeout, now)
+        .expect("registered");
+    registry.mark_sent(sequence);
+    handle
+}

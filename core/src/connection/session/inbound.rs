@@ -44,6 +44,16 @@ impl Session {
             ));
             return;
         };
+        if self.unsent_control.contains(&sequence) || self.registry.is_unsent(sequence) {
+            self.log(
+                LogRecord::new(
+                    Level::Warn,
+                    "response to an action not yet sent dropped (forged or stray)",
+                )
+                .count("sequence", sequence),
+            );
+            return;
+        }
         match self.handshake {
             Handshake::Challenge {
                 sequence: expected,
@@ -96,6 +106,8 @@ impl Session {
     }
 
     pub(super) fn on_event(&mut self, frame: Frame, now: Instant) {
+        // An event naming an unsent action is not one of its list items:
+        // the registry hands it back, and it goes to the application.
         let event = match self.sequence_of(&frame) {
             Some(sequence) => match self.registry.on_event(sequence, frame, now) {
                 Dispatch::Completed(completion) => return self.complete(completion, now),

@@ -69,7 +69,10 @@ impl Session {
         let id = self.ids.id_of(sequence);
         let appended = self
             .outbound
-            .append(limit, |out| action.write_to(Some(id), out));
+            .append(limit, sequence, |out| action.write_to(Some(id), out));
+        if appended && !self.registry.contains(sequence) {
+            self.unsent_control.push(sequence);
+        }
         if !appended {
             self.log(
                 LogRecord::new(
@@ -205,6 +208,7 @@ impl Session {
         self.fail_pending(error, now);
         self.queued.clear();
         self.outbound.terminate();
+        self.unsent_control.clear();
         self.parser.reset();
         self.handshake = Handshake::Idle;
         self.heartbeat = Heartbeat::default();
@@ -244,7 +248,8 @@ impl Session {
                 | AmiError::CircuitOpen
                 | AmiError::ServerUnavailable
                 | AmiError::UnknownServer { .. }
-                | AmiError::UnknownServerKey { .. },
+                | AmiError::UnknownServerKey { .. }
+                | AmiError::AlreadyPending { .. },
             ) => Outcome::Rejected,
             Err(AmiError::ShuttingDown) => Outcome::ShuttingDown,
             Err(AmiError::ListTooLong { .. }) => Outcome::ListTooLong,

@@ -89,6 +89,10 @@ pub struct Session {
     next_drop_report: Option<Instant>,
     /// Parser items of one input, reused.
     scratch: Vec<Item>,
+    /// Login, Challenge, heartbeat Ping and Logoff sequences written to
+    /// the buffer but not yet to the socket (at most a few): an answer
+    /// naming one of them is forged or stray.
+    unsent_control: Vec<u64>,
 }
 
 impl Session {
@@ -117,6 +121,7 @@ impl Session {
             unreported_drops: 0,
             next_drop_report: None,
             scratch: Vec::new(),
+            unsent_control: Vec::new(),
         })
     }
 
@@ -393,7 +398,11 @@ impl Session {
 
     /// The socket took `count` bytes of [`Session::poll_transmit`].
     pub fn consume(&mut self, count: usize) {
-        let taken = self.outbound.consume(count);
+        let (registry, control) = (&mut self.registry, &mut self.unsent_control);
+        let taken = self.outbound.consume(count, |sequence| {
+            registry.mark_sent(sequence);
+            control.retain(|&unsent| unsent != sequence);
+        });
         self.metrics.counters.bytes_sent += taken as u64;
     }
 
@@ -443,5 +452,6 @@ impl Session {
         self.events.terminate();
         self.queued = VecDeque::new();
         self.scratch = Vec::new();
+        self.unsent_control = Vec::new();
     }
 }
