@@ -25,6 +25,8 @@ pub(crate) enum Behaviour {
     Refuse,
     /// Accepts and logs in, then never answers again.
     Mute,
+    /// The connect stays under way until the test finishes it.
+    Hold,
 }
 
 pub(crate) struct ClusterRig {
@@ -161,6 +163,7 @@ impl ClusterRig {
                 self.connects.push((self.ms, *server));
                 match self.behaviour[server.0] {
                     Behaviour::Refuse => self.cluster.handle_disconnected(*server, now),
+                    Behaviour::Hold => {}
                     Behaviour::Up | Behaviour::Mute => {
                         self.parsers[server.0].reset();
                         self.cluster.handle_connected(*server, now);

@@ -6,7 +6,6 @@ use crate::correlation::deadline_after;
 
 use super::{DROP_REPORT_INTERVAL, Handshake, Session};
 use crate::connection::handshake;
-use crate::connection::state::CloseReason;
 use crate::correlation::Dispatch;
 use crate::observe::{Level, LogRecord};
 use crate::protocol::{Frame, FrameKind, Item};
@@ -90,7 +89,8 @@ impl Session {
             .shutdown
             .is_some_and(|shutdown| shutdown.logoff == Some(sequence))
         {
-            self.request_close(CloseReason::Shutdown);
+            // The Goodbye: close once, and disarm the close deadline.
+            self.finish_shutdown(now);
             return;
         }
         match self.registry.on_response(sequence, frame, now) {

@@ -172,15 +172,17 @@ impl Session {
             + outputs
     }
 
-    /// The runtime is opening the socket.
+    /// The runtime is opening the socket. Ignored after a shutdown or an
+    /// abort: no connection may come up again.
     pub fn handle_connecting(&mut self) {
-        if self.state == SessionState::Disconnected {
+        if self.state == SessionState::Disconnected && self.shutdown.is_none() {
             self.state = SessionState::Connecting;
         }
     }
 
     /// The socket is open: the banner is due within the banner timeout.
-    /// After a shutdown, the socket is closed again at once.
+    /// After a shutdown or an abort (a connect that was under way when it
+    /// came), the socket is closed again at once and nothing is written.
     pub fn handle_connected(&mut self, now: Instant) {
         if self.shutdown.is_some() {
             self.request_close(CloseReason::Shutdown);
@@ -426,12 +428,21 @@ impl Session {
         Some(event)
     }
 
-    /// Gives the connection up at once (an emergency): every pending action
-    /// ends with [`AmiError::ConnectionLost`], buffers are freed, and the
-    /// runtime is asked to close the socket if one is open.
+    /// Gives the connection up at once and for good (an emergency): every
+    /// pending action ends with [`AmiError::ConnectionLost`], buffers are
+    /// freed, and the runtime is asked to close the socket if one is open.
+    /// Like [`Session::shutdown`], it is final: no action is taken and no
+    /// connection comes up afterwards, not even one already being opened.
     pub fn abort(&mut self, reason: CloseReason, now: Instant) {
         if self.is_connected() {
             self.request_close(reason);
+        }
+        if self.shutdown.is_none() {
+            self.shutdown = Some(Shutdown {
+                grace_deadline: now,
+                logoff: None,
+                close_deadline: None,
+            });
         }
         self.lose_connection(&AmiError::ConnectionLost, now);
         self.metrics.counters.dropped_events += self.events.len() as u64;
@@ -444,9 +455,10 @@ impl Session {
         self.logs.pop()
     }
 
-    /// Frees every buffer and queue; pending actions were ended before
-    /// (by a disconnect or a shutdown). Counters are kept.
-    pub fn terminate(&mut self) {
+    /// Frees every buffer and queue once the connection is gone for good;
+    /// pending actions were ended before (by the disconnect). Counters are
+    /// kept.
+    fn terminate(&mut self) {
         self.parser.terminate();
         self.outbound.terminate();
         self.events.terminate();
