@@ -24,6 +24,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use apn_ami_core::cluster::ClusterConfigError;
 use apn_ami_core::cluster::{ClusterConfig, Routing, ServerConfig};
 use apn_ami_core::connection::{AuthMethod, Session, SessionConfig, SessionConfigError};
 use apn_ami_core::correlation::{InstanceId, ServerKey};
@@ -377,6 +378,10 @@ impl ClientConfig {
             positive(None, "memory_budget_bytes", budget)?;
             cluster.memory_budget_bytes = budget;
         }
+        // Whatever the checks above do not catch, the core's own check does.
+        cluster.validate().map_err(|error| {
+            ConfigError::invalid(None, cluster_field(&error), error.to_string())
+        })?;
         let event_batch = self.event_batch.unwrap_or(1024);
         positive(None, "event_batch", event_batch)?;
         let command_queue = self.command_queue.unwrap_or(4096);
@@ -530,12 +535,37 @@ fn session_error(error: &SessionConfigError, at: Option<&str>) -> ConfigError {
             "heartbeat_timeout",
             "must be shorter than heartbeat_interval",
         ),
-        SessionConfigError::Username => {
-            ConfigError::invalid(at, "username", "is empty or holds a line break or NUL")
+        SessionConfigError::Username => ConfigError::invalid(at, "username", "is empty"),
+        SessionConfigError::Unwritable { setting, reason } => ConfigError::invalid(
+            at,
+            setting,
+            format!("cannot be written on the wire: {reason}"),
+        ),
+        other @ SessionConfigError::MemoryBudgetBelowParser { .. } => {
+            ConfigError::invalid(at, "memory_budget_bytes", other.to_string())
+        }
+        other @ SessionConfigError::OutboundBelowLogin { .. } => {
+            ConfigError::invalid(at, "max_outbound_bytes", other.to_string())
         }
         other @ SessionConfigError::Parser(_) => {
             ConfigError::invalid(at, "session", other.to_string())
         }
+    }
+}
+
+/// The configuration field a cluster-wide error is about.
+const fn cluster_field(error: &ClusterConfigError) -> &'static str {
+    match error {
+        ClusterConfigError::MemoryBudgetBelowParser { .. } => "memory_budget_bytes",
+        ClusterConfigError::FailoverEmpty
+        | ClusterConfigError::FailoverRepeats(_)
+        | ClusterConfigError::FailoverUnknown { .. } => "routing.failover",
+        ClusterConfigError::Backoff => "reconnect.backoff_base",
+        ClusterConfigError::Breaker => "reconnect.breaker_failures",
+        ClusterConfigError::Zero { setting } => setting,
+        ClusterConfigError::NoServers
+        | ClusterConfigError::DuplicateKey(_)
+        | ClusterConfigError::Session { .. } => "servers",
     }
 }
 

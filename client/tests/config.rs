@@ -104,7 +104,31 @@ fn unknown_fields_and_wrong_types_name_the_field_and_line() {
 
 #[test]
 fn every_refusal_names_the_server_and_the_field() {
-    let cases: [(&str, &str, Option<&str>, &str); 9] = [
+    let cases: [(&str, &str, Option<&str>, &str); 13] = [
+        (
+            "seed = 42",
+            "seed = 42\nmemory_budget_bytes = 4096",
+            None,
+            "memory_budget_bytes",
+        ),
+        (
+            "event_queue_capacity = 500",
+            "memory_budget_bytes = 4096",
+            Some("pbx-a"),
+            "memory_budget_bytes",
+        ),
+        (
+            "event_queue_capacity = 500",
+            "max_outbound_bytes = 64",
+            Some("pbx-a"),
+            "max_outbound_bytes",
+        ),
+        (
+            "events = \"call,system\"",
+            "events = \"call\\r\\nAction: Originate\"",
+            Some("pbx-b"),
+            "events",
+        ),
         ("seed = 42", "seed = 42\n[session.x]", None, "parse"),
         (
             "secret_env = \"CARGO_PKG_NAME\"\n\n[[servers]]\nkey = \"pbx-b\"",

@@ -431,4 +431,8 @@ fn error_messages() {
         .to_string()
         .contains("cap of 1 items")
     );
+    assert_eq!(
+        AmiError::AlreadyPending { sequence: 7 }.to_string(),
+        "an action with ActionID sequence 7 is already pending"
+    );
 }

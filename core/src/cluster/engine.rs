@@ -5,98 +5,17 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use super::config::{ClusterConfig, ClusterConfigError, Routing};
 use super::routing::{Failover, RoundRobin, RoutingStrategy, Sticky};
-use crate::connection::{
-    CloseReason, Session, SessionConfig, SessionConfigError, SessionOutput, SubmitOptions,
-};
+use crate::connection::{CloseReason, Session, SessionOutput, SubmitOptions};
 use crate::correlation::{ActionHandle, AmiError, InstanceId, Response};
-use crate::health::{
-    Backoff, BreakerConfig, BreakerState, ConnectionManager, HealthState, SeededRng,
-};
+use crate::health::{BreakerState, ConnectionManager, HealthState, SeededRng};
 use crate::observe::{Level, LogQueue, LogRecord, ServerMetrics, render_prometheus};
 use crate::protocol::{Action, Frame};
 
 /// A server's place in the cluster: its index in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServerId(pub usize);
-
-/// One server: its session settings and where to connect.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// The session's settings (server key, credentials, bounds).
-    pub session: SessionConfig,
-    /// What the runtime connects to, `host:port`.
-    pub address: String,
-}
-
-/// Which routing strategy the cluster uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Routing {
-    /// Each healthy server in turn.
-    RoundRobin,
-    /// The first healthy server in this order of server indexes.
-    Failover(Vec<usize>),
-    /// The same routing key on the same server (rendezvous hashing).
-    Sticky,
-}
-
-/// The cluster's settings.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    /// The servers, in order.
-    pub servers: Vec<ServerConfig>,
-    /// How actions without an explicit server pick one.
-    pub routing: Routing,
-    /// Reconnect delays.
-    pub backoff: Backoff,
-    /// Per-server circuit breakers.
-    pub breaker: BreakerConfig,
-    /// Heap bytes all servers' buffers and queues may hold together; past it
-    /// the client shuts down at once.
-    pub memory_budget_bytes: usize,
-    /// Cluster log records that may wait to be drained.
-    pub log_capacity: usize,
-}
-
-impl ClusterConfig {
-    /// Round-robin over `servers`, default backoff and breaker, 512 MiB budget.
-    #[must_use]
-    pub fn new(servers: Vec<ServerConfig>) -> Self {
-        Self {
-            servers,
-            routing: Routing::RoundRobin,
-            backoff: Backoff::default(),
-            breaker: BreakerConfig::default(),
-            memory_budget_bytes: 512 * 1024 * 1024,
-            log_capacity: 4096,
-        }
-    }
-}
-
-/// A cluster setting that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClusterConfigError {
-    /// No server configured.
-    #[error("a cluster needs at least one server")]
-    NoServers,
-    /// Two servers share a key (ActionIDs and metrics would be ambiguous).
-    #[error("server key {0:?} is used twice")]
-    DuplicateKey(String),
-    /// The backoff cannot keep its floor and cap.
-    #[error("backoff must have base ≥ 100 ms, cap ≥ base and factor ≥ 1")]
-    Backoff,
-    /// The breaker needs at least one failure to open.
-    #[error("the breaker's failure threshold must be at least 1")]
-    Breaker,
-    /// A server's session settings.
-    #[error("server {index}: {error}")]
-    Session {
-        /// Which server.
-        index: usize,
-        /// What is wrong.
-        error: SessionConfigError,
-    },
-}
 
 /// Where an action goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,24 +127,7 @@ impl Cluster {
     /// # Errors
     /// [`ClusterConfigError`] for an empty or inconsistent configuration.
     pub fn new(config: ClusterConfig, seed: u64, now: Instant) -> Result<Self, ClusterConfigError> {
-        if config.servers.is_empty() {
-            return Err(ClusterConfigError::NoServers);
-        }
-        if !config.backoff.is_valid() {
-            return Err(ClusterConfigError::Backoff);
-        }
-        if config.breaker.failure_threshold == 0 {
-            return Err(ClusterConfigError::Breaker);
-        }
-        let mut keys: Vec<&str> = config
-            .servers
-            .iter()
-            .map(|s| s.session.server_key.as_str())
-            .collect();
-        keys.sort_unstable();
-        if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(ClusterConfigError::DuplicateKey(pair[0].to_owned()));
-        }
+        config.validate()?;
         let mut rng = SeededRng::new(seed);
         let instance = InstanceId::from_seed(rng.next_u64());
         let router: Box<dyn RoutingStrategy + Send> = match &config.routing {

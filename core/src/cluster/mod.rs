@@ -5,11 +5,10 @@
 //! - [`RoutingStrategy`] picks a server: [`RoundRobin`], [`Failover`] or
 //!   [`Sticky`]; only healthy servers are ever eligible.
 
+mod config;
 mod engine;
 mod routing;
 
-pub use engine::{
-    Cluster, ClusterConfig, ClusterConfigError, ClusterHandle, ClusterOutput, Route, Routing,
-    ServerConfig, ServerId,
-};
+pub use config::{ClusterConfig, ClusterConfigError, Routing, ServerConfig};
+pub use engine::{Cluster, ClusterHandle, ClusterOutput, Route, ServerId};
 pub use routing::{Failover, RoundRobin, RoutingStrategy, Sticky};

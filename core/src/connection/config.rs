@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use super::handshake;
 use crate::correlation::{RegistryLimits, ServerKey};
 use crate::observe::{Redactor, Secret};
-use crate::protocol::ParserConfig;
+use crate::protocol::{Action, MAX_ACTION_ID_LEN, ParserConfig};
 
 /// How the session logs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,10 @@ impl SessionConfig {
             ("event_queue_capacity", self.event_queue_capacity == 0),
             ("max_queued_before_login", self.max_queued_before_login == 0),
             ("registry.max_pending", self.registry.max_pending == 0),
+            ("registry.max_list_items", self.registry.max_list_items == 0),
+            ("registry.max_list_bytes", self.registry.max_list_bytes == 0),
             ("memory_budget_bytes", self.memory_budget_bytes == 0),
+            ("log_capacity", self.log_capacity == 0),
         ];
         if let Some((setting, _)) = positive.iter().find(|(_, zero)| *zero) {
             return Err(SessionConfigError::Zero { setting });
@@ -119,8 +123,60 @@ impl SessionConfig {
         if self.heartbeat_timeout >= self.heartbeat_interval {
             return Err(SessionConfigError::HeartbeatTimeoutNotBelowInterval);
         }
-        if self.username.is_empty() || self.username.contains(['\r', '\n', '\0']) {
+        if self.username.is_empty() {
             return Err(SessionConfigError::Username);
+        }
+        self.check_login_fields()?;
+        let needed = self.parser.buffer_limit();
+        if self.memory_budget_bytes < needed {
+            return Err(SessionConfigError::MemoryBudgetBelowParser {
+                budget: self.memory_budget_bytes,
+                needed,
+            });
+        }
+        Ok(())
+    }
+
+    /// Every value the login writes must be writable on the wire (no CR,
+    /// LF or NUL, within Asterisk's line limit), and the login must fit the
+    /// outbound bound: otherwise every connection would fail at its login,
+    /// over and over.
+    fn check_login_fields(&self) -> Result<(), SessionConfigError> {
+        let secret = self.secret.expose();
+        if secret.ends_with(['\r', '\n']) {
+            return Err(SessionConfigError::Unwritable {
+                setting: "secret",
+                reason: "it ends with a line break (read from a file with a trailing newline?)"
+                    .to_owned(),
+            });
+        }
+        let fields = [
+            ("username", "Username", self.username.as_str()),
+            ("secret", "Secret", secret),
+            ("events", "Events", self.events.as_str()),
+        ];
+        for (setting, key, value) in fields {
+            if let Err(error) = Action::builder("Login").header(key, value).build() {
+                return Err(SessionConfigError::Unwritable {
+                    setting,
+                    reason: error.to_string(),
+                });
+            }
+        }
+        // The longest login either method writes, with the longest ActionID.
+        let plain = handshake::plain_login(self);
+        let md5 = handshake::md5_login(self, &[b'0'; 32]);
+        let needed = [plain, md5]
+            .iter()
+            .filter_map(|login| login.as_ref().ok())
+            .map(|login| login.encoded_len(Some(MAX_ACTION_ID_LEN)))
+            .max()
+            .unwrap_or(0);
+        if self.max_outbound_bytes < needed {
+            return Err(SessionConfigError::OutboundBelowLogin {
+                limit: self.max_outbound_bytes,
+                needed,
+            });
         }
         Ok(())
     }
@@ -138,9 +194,37 @@ pub enum SessionConfigError {
     /// A ping's answer must be due before the next ping.
     #[error("heartbeat_timeout must be shorter than heartbeat_interval")]
     HeartbeatTimeoutNotBelowInterval,
-    /// The username is empty or holds CR, LF or NUL.
-    #[error("the username is empty or holds CR, LF or NUL")]
+    /// The username is empty.
+    #[error("the username is empty")]
     Username,
+    /// A login value cannot be written on the wire (CR, LF or NUL, or a
+    /// line longer than Asterisk accepts). The reason names no value.
+    #[error("{setting} cannot be written on the wire: {reason}")]
+    Unwritable {
+        /// Which setting: `username`, `secret` or `events`.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The memory budget is smaller than the read buffer the parser may
+    /// hold by itself: every connection would close at its banner.
+    #[error(
+        "memory_budget_bytes {budget} is below the {needed} bytes the parser may hold (2 × max_frame_size)"
+    )]
+    MemoryBudgetBelowParser {
+        /// The budget asked for.
+        budget: usize,
+        /// Twice the parser's largest frame.
+        needed: usize,
+    },
+    /// The outbound bound cannot hold the login.
+    #[error("max_outbound_bytes {limit} cannot hold the {needed}-byte login")]
+    OutboundBelowLogin {
+        /// The bound asked for.
+        limit: usize,
+        /// The login's size with the longest ActionID.
+        needed: usize,
+    },
     /// The parser's bounds are out of range.
     #[error(transparent)]
     Parser(#[from] crate::protocol::ConfigError),

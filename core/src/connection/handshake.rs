@@ -11,12 +11,17 @@ pub(crate) fn first_action(config: &SessionConfig) -> Result<Action, ActionError
         AuthMethod::Md5 => Action::builder("Challenge")
             .header("AuthType", "MD5")
             .build(),
-        AuthMethod::Plain => Action::builder("Login")
-            .header("Username", &config.username)
-            .header("Secret", config.secret.expose())
-            .header("Events", &config.events)
-            .build(),
+        AuthMethod::Plain => plain_login(config),
     }
+}
+
+/// The plain `Login`: the secret crosses the wire.
+pub(crate) fn plain_login(config: &SessionConfig) -> Result<Action, ActionError> {
+    Action::builder("Login")
+        .header("Username", &config.username)
+        .header("Secret", config.secret.expose())
+        .header("Events", &config.events)
+        .build()
 }
 
 /// The MD5 `Login` answering `challenge`: `Key` is the lowercase hex MD5 of

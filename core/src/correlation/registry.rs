@@ -291,25 +291,17 @@ impl PendingRegistry {
     /// Ends every entry whose deadline is at or before `now` with
     /// [`AmiError::Timeout`], earliest first.
     ///
-    /// Each turn removes the earliest deadline first, so the sweep ends
-    /// whatever the state: a deadline without its entry is just discarded.
+    /// Each turn takes the earliest deadline out of the set before ending
+    /// its entry, so the sweep ends whatever the state.
     pub fn expire(&mut self, now: Instant, mut sink: impl FnMut(Completion)) {
-        while self
+        while let Some(due) = self
             .deadlines
             .first()
-            .is_some_and(|&(deadline, _)| deadline <= now)
+            .copied()
+            .filter(|&(deadline, _)| deadline <= now)
         {
-            let Some((deadline, sequence)) = self.deadlines.pop_first() else {
-                break;
-            };
-            if self
-                .entries
-                .get(&sequence)
-                .is_none_or(|entry| entry.deadline != deadline)
-            {
-                continue;
-            }
-            if let Some(completion) = self.end_with(sequence, now, |entry| AmiError::Timeout {
+            self.deadlines.remove(&due);
+            if let Some(completion) = self.end_with(due.1, now, |entry| AmiError::Timeout {
                 after: entry.timeout,
             }) {
                 sink(completion);
