@@ -263,13 +263,20 @@ fn a_list_past_its_item_cap_fails_once_then_is_drained_silently() {
 #[test]
 fn a_list_past_its_byte_cap_fails() {
     let one = item(0).heap_size();
+    // The items' vector counts too: its first growth makes room for four.
+    let slots = 4 * size_of::<apn_ami_core::protocol::Frame>();
     let limits = RegistryLimits {
-        max_list_bytes: one * 2 + one / 2,
+        max_list_bytes: one * 2 + slots + one / 2,
         ..RegistryLimits::default()
     };
     let (mut pending, t0) = list_registry(limits);
-    pending.on_event(7, item(0), t0);
-    pending.on_event(7, item(1), t0);
+    assert_eq!(pending.on_event(7, item(0), t0), Dispatch::Consumed);
+    assert_eq!(
+        pending.list_bytes(),
+        one + slots,
+        "the frame and the vector"
+    );
+    assert_eq!(pending.on_event(7, item(1), t0), Dispatch::Consumed);
     let failed = completed(pending.on_event(7, item(2), t0));
     assert!(matches!(failed.result, Err(AmiError::ListTooLong { .. })));
 }

@@ -79,6 +79,25 @@ fn sticky_keeps_a_key_on_its_server_and_moves_only_its_keys() {
 }
 
 /// A random history: per step, flip some servers' health, then dispatch.
+#[test]
+fn sticky_spreads_actions_without_a_key_over_the_eligible_servers() {
+    let mut router = Sticky::new(["pbx-a", "pbx-b", "pbx-c"]);
+    let all = [true, true, true];
+    let mut counts = [0; 3];
+    for _ in 0..300 {
+        counts[router.choose(&all, None).unwrap()] += 1;
+    }
+    assert_eq!(counts, [100, 100, 100], "no pile-up on one server");
+    let some = [false, true, true];
+    for _ in 0..10 {
+        assert_ne!(router.choose(&some, None), Some(0));
+    }
+    assert_eq!(router.choose(&[false; 3], None), None);
+    // Keys still stick.
+    let first = router.choose(&all, Some(b"SIP/100")).unwrap();
+    assert!((0..20).all(|_| router.choose(&all, Some(b"SIP/100")) == Some(first)));
+}
+
 fn history(servers: usize, flips: &[(u8, u8)]) -> Vec<Vec<bool>> {
     let mut eligible = vec![true; servers];
     flips

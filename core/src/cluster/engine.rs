@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use super::config::{ClusterConfig, ClusterConfigError, Routing};
 use super::routing::{Failover, RoundRobin, RoutingStrategy, Sticky};
+use super::turns::{Deadlines, HeapBytes, Turns};
 use crate::connection::{CloseReason, Session, SessionOutput, SubmitOptions};
-use crate::correlation::{ActionHandle, AmiError, InstanceId, Response};
+use crate::correlation::{ActionHandle, AmiError, Bound, InstanceId, Response};
 use crate::health::{BreakerState, ConnectionManager, HealthState, SeededRng};
 use crate::observe::{Level, LogQueue, LogRecord, ServerMetrics, render_prometheus};
-use crate::protocol::{Action, Frame};
+use crate::protocol::{Action, Frame, MAX_ACTION_ID_LEN};
 
 /// A server's place in the cluster: its index in the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,14 +112,20 @@ pub struct Cluster {
     router: Box<dyn RoutingStrategy + Send>,
     rng: SeededRng,
     outputs: VecDeque<ClusterOutput>,
+    /// Heap bytes of the outputs waiting to be polled.
+    outputs_bytes: usize,
     logs: LogQueue,
     memory_budget_bytes: usize,
     shutting_down: bool,
     no_healthy_server: u64,
-    /// Where the next fair round over servers starts (events, logs, writes).
-    next_event_server: usize,
-    next_log_server: usize,
-    next_transmit_server: usize,
+    /// Which servers may take an action, kept as health changes.
+    eligible: Vec<bool>,
+    /// Servers with bytes, events or log records waiting, in turn.
+    transmits: Turns,
+    events: Turns,
+    server_logs: Turns,
+    deadlines: Deadlines,
+    heap: HeapBytes,
 }
 
 impl Cluster {
@@ -137,7 +144,8 @@ impl Cluster {
                 config.servers.iter().map(|s| s.session.server_key.as_str()),
             )),
         };
-        let mut servers = Vec::with_capacity(config.servers.len());
+        let count = config.servers.len();
+        let mut servers = Vec::with_capacity(count);
         for (index, server) in config.servers.into_iter().enumerate() {
             let session = Session::new(server.session, instance)
                 .map_err(|error| ClusterConfigError::Session { index, error })?;
@@ -153,13 +161,23 @@ impl Cluster {
             router,
             rng,
             outputs: VecDeque::new(),
+            outputs_bytes: 0,
             logs: LogQueue::new(config.log_capacity),
             memory_budget_bytes: config.memory_budget_bytes,
             shutting_down: false,
             no_healthy_server: 0,
-            next_event_server: 0,
-            next_log_server: 0,
-            next_transmit_server: 0,
+            eligible: vec![false; count],
+            transmits: Turns::default(),
+            events: Turns::default(),
+            server_logs: Turns::default(),
+            deadlines: Deadlines::new(count),
+            heap: HeapBytes::new(count),
+        })
+        .map(|mut cluster| {
+            for index in 0..count {
+                cluster.refresh(index);
+            }
+            cluster
         })
     }
 
@@ -239,10 +257,11 @@ impl Cluster {
         self.after(server);
     }
 
-    /// The tick, for every server in order: timeout sweep and heartbeats
-    /// (the session's), health evaluation, reconnect timers.
+    /// The tick, for every server whose deadline has come, earliest first:
+    /// timeout sweep and heartbeats (the session's), reconnect timers,
+    /// health. Servers with nothing due are not visited.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for index in 0..self.servers.len() {
+        for index in self.deadlines.due(now) {
             self.servers[index].session.handle_timeout(now);
             self.after(ServerId(index));
             let slot = &mut self.servers[index];
@@ -251,12 +270,13 @@ impl Cluster {
                     slot.session.counters_mut().reconnects += 1;
                 }
                 slot.session.handle_connecting();
-                self.outputs.push_back(ClusterOutput::Connect {
+                let address = slot.address.clone();
+                self.push_output(ClusterOutput::Connect {
                     server: ServerId(index),
-                    address: slot.address.clone(),
+                    address,
                 });
             }
-            self.evaluate_health(index);
+            self.refresh(index);
         }
     }
 
@@ -277,8 +297,23 @@ impl Cluster {
         if self.shutting_down {
             return Err(AmiError::ShuttingDown);
         }
-        for index in 0..self.servers.len() {
-            self.evaluate_health(index);
+        let held = self.heap_size();
+        let length = action.encoded_len(Some(MAX_ACTION_ID_LEN));
+        if held + length > self.memory_budget_bytes {
+            self.logs.push(
+                LogRecord::new(
+                    Level::Warn,
+                    "action rejected: the client memory budget is full",
+                )
+                .text("action", action.name())
+                .count("heap_bytes", held as u64)
+                .count("budget_bytes", self.memory_budget_bytes as u64),
+            );
+            return Err(AmiError::Rejected {
+                bound: Bound::MemoryBudget,
+                depth: held,
+                limit: self.memory_budget_bytes,
+            });
         }
         let index = match route {
             Route::Server(ServerId(index)) => match self.servers.get(index).map(|s| s.health) {
@@ -288,16 +323,11 @@ impl Cluster {
                 Some(_) => return Err(AmiError::ServerUnavailable),
             },
             Route::Any | Route::Key(_) => {
-                let eligible: Vec<bool> = self
-                    .servers
-                    .iter()
-                    .map(|s| s.health.is_eligible())
-                    .collect();
                 let key = match route {
                     Route::Key(key) => Some(key),
                     _ => None,
                 };
-                let Some(index) = self.router.choose(&eligible, key) else {
+                let Some(index) = self.router.choose(&self.eligible, key) else {
                     self.no_healthy_server += 1;
                     self.logs.push(
                         LogRecord::new(Level::Warn, "no healthy server for an action")
@@ -310,12 +340,15 @@ impl Cluster {
             }
         };
         let slot = &mut self.servers[index];
-        slot.session.counters_mut().routed_actions += 1;
-        let action = slot.session.submit(action, options, now)?;
+        let submitted = slot.session.submit(action, options, now);
+        if submitted.is_ok() {
+            // Only what went to the server counts as routed to it.
+            slot.session.counters_mut().routed_actions += 1;
+        }
         self.after(ServerId(index));
         Ok(ClusterHandle {
             server: ServerId(index),
-            action,
+            action: submitted?,
         })
     }
 
@@ -333,11 +366,8 @@ impl Cluster {
     /// The next server with bytes to write and the bytes; servers take turns.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<(ServerId, &[u8])> {
-        let count = self.servers.len();
-        let index = (0..count)
-            .map(|step| (self.next_transmit_server + step) % count)
-            .find(|&index| self.servers[index].session.poll_transmit().is_some())?;
-        self.next_transmit_server = (index + 1) % count;
+        let index = self.transmits.current()?;
+        self.transmits.served(index);
         let bytes = self.servers[index].session.poll_transmit()?;
         Some((ServerId(index), bytes))
     }
@@ -347,6 +377,9 @@ impl Cluster {
         if let Some(slot) = self.servers.get_mut(server.0) {
             slot.session.consume(count);
         }
+        // Consuming lets queued actions into the buffer: the same
+        // bookkeeping as any other change.
+        self.after(server);
     }
 
     /// The next output: connects, closes and completions first, then one
@@ -364,17 +397,20 @@ impl Cluster {
     /// once and leaves events in the servers' bounded queues until
     /// [`Cluster::poll_event`].
     pub fn poll_control(&mut self) -> Option<ClusterOutput> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front()?;
+        self.outputs_bytes -= output_size(&output);
+        Some(output)
     }
 
     /// The next event, one server per call in turn, so a flooded server
     /// cannot starve the others. Events left here are the ones the bounded
     /// drop-oldest queues drop when the application lags.
     pub fn poll_event(&mut self) -> Option<(ServerId, Frame)> {
-        in_turn(&mut self.servers, &mut self.next_event_server, |slot| {
-            slot.session.poll_event()
-        })
-        .map(|(index, event)| (ServerId(index), event))
+        let index = self.events.current()?;
+        self.events.served(index);
+        let event = self.servers[index].session.poll_event();
+        self.refresh(index);
+        Some((ServerId(index), event?))
     }
 
     /// Counts events of `server` that were taken out of its queue but never
@@ -400,29 +436,26 @@ impl Cluster {
         if let Some(record) = self.logs.pop() {
             return Some(record);
         }
-        in_turn(&mut self.servers, &mut self.next_log_server, |slot| {
-            slot.session.poll_log()
-        })
-        .map(|(_, record)| record)
+        let index = self.server_logs.current()?;
+        self.server_logs.served(index);
+        let record = self.servers[index].session.poll_log();
+        self.refresh(index);
+        record
     }
 
     /// The earliest deadline over every server's session and reconnect timer.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.servers
-            .iter()
-            .flat_map(|slot| [slot.session.poll_timeout(), slot.manager.next_deadline()])
-            .flatten()
-            .min()
+        self.deadlines.earliest()
     }
 
     /// Heap bytes held by every server's buffers and queues.
     #[must_use]
     pub fn heap_size(&self) -> usize {
-        self.servers
-            .iter()
-            .map(|slot| slot.session.heap_size())
-            .sum()
+        self.heap.total()
+            + self.outputs_bytes
+            + self.outputs.capacity() * size_of::<ClusterOutput>()
+            + self.logs.heap_size()
     }
 
     /// Every server's metrics in the Prometheus text format, plus the
@@ -446,35 +479,59 @@ impl Cluster {
 
     /// Takes a server's control outputs and completions at once (events stay
     /// in its bounded queue) and updates its connection manager and health.
+    /// Takes the session's control outputs, then brings the server's
+    /// bookkeeping up to date.
     fn after(&mut self, server: ServerId) {
         let Some(slot) = self.servers.get_mut(server.0) else {
             return;
         };
         while let Some(output) = slot.session.poll_control() {
-            match output {
-                SessionOutput::Completed(completion) => {
-                    self.outputs.push_back(ClusterOutput::Completed {
-                        handle: ClusterHandle {
-                            server,
-                            action: completion.handle,
-                        },
-                        result: completion.result,
-                        latency: completion.latency,
-                    });
-                }
-                SessionOutput::LoggedIn => slot.manager.on_up(),
-                SessionOutput::Close { reason } => {
-                    self.outputs
-                        .push_back(ClusterOutput::Close { server, reason });
-                }
+            let output = match output {
+                SessionOutput::Completed(completion) => ClusterOutput::Completed {
+                    handle: ClusterHandle {
+                        server,
+                        action: completion.handle,
+                    },
+                    result: completion.result,
+                    latency: completion.latency,
+                },
+                SessionOutput::Close { reason } => ClusterOutput::Close { server, reason },
                 SessionOutput::LoginFailed { message } => {
-                    self.outputs
-                        .push_back(ClusterOutput::LoginFailed { server, message });
+                    ClusterOutput::LoginFailed { server, message }
                 }
-                SessionOutput::Event(_) => {}
-            }
+                SessionOutput::LoggedIn => {
+                    slot.manager.on_up();
+                    continue;
+                }
+                SessionOutput::Event(_) => continue,
+            };
+            self.outputs_bytes += output_size(&output);
+            self.outputs.push_back(output);
         }
-        self.evaluate_health(server.0);
+        self.refresh(server.0);
+    }
+
+    fn push_output(&mut self, output: ClusterOutput) {
+        self.outputs_bytes += output_size(&output);
+        self.outputs.push_back(output);
+    }
+
+    /// Everything the cluster keeps about one server, re-read after it
+    /// changed: health, deadline, heap bytes, and what it has waiting.
+    /// Constant work per call, whatever the number of servers.
+    fn refresh(&mut self, index: usize) {
+        self.evaluate_health(index);
+        let slot = &self.servers[index];
+        let session = &slot.session;
+        let deadline = [session.poll_timeout(), slot.manager.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        self.deadlines.set(index, deadline);
+        self.heap.set(index, session.heap_size());
+        self.transmits.set(index, session.poll_transmit().is_some());
+        self.events.set(index, session.has_events());
+        self.server_logs.set(index, session.has_logs());
     }
 
     fn evaluate_health(&mut self, index: usize) {
@@ -498,6 +555,7 @@ impl Cluster {
             );
             slot.health = health;
         }
+        self.eligible[index] = health.is_eligible();
     }
 
     fn check_memory(&mut self, now: Instant) {
@@ -514,7 +572,7 @@ impl Cluster {
             .count("heap_bytes", heap_bytes as u64)
             .count("budget_bytes", self.memory_budget_bytes as u64),
         );
-        self.outputs.push_back(ClusterOutput::EmergencyShutdown {
+        self.push_output(ClusterOutput::EmergencyShutdown {
             heap_bytes,
             budget_bytes: self.memory_budget_bytes,
         });
@@ -528,20 +586,13 @@ impl Cluster {
     }
 }
 
-/// Takes the first thing `take` yields from the servers, starting at
-/// `*next` and wrapping around; the server after the one that yielded goes
-/// first next time. This is what keeps a busy server from starving the
-/// others when events, logs or writes are drained.
-fn in_turn<T>(
-    servers: &mut [Server],
-    next: &mut usize,
-    mut take: impl FnMut(&mut Server) -> Option<T>,
-) -> Option<(usize, T)> {
-    let count = servers.len();
-    (0..count).find_map(|step| {
-        let index = (*next + step) % count;
-        let taken = take(&mut servers[index])?;
-        *next = (index + 1) % count;
-        Some((index, taken))
-    })
+/// Heap bytes an output holds (a completion's response, a message).
+fn output_size(output: &ClusterOutput) -> usize {
+    match output {
+        ClusterOutput::Completed { result, .. } => result.as_ref().map_or(0, Response::heap_size),
+        ClusterOutput::Connect { address, .. } => address.capacity(),
+        ClusterOutput::LoginFailed { message, .. } => message.capacity(),
+        ClusterOutput::Event { event, .. } => event.heap_size(),
+        ClusterOutput::Close { .. } | ClusterOutput::EmergencyShutdown { .. } => 0,
+    }
 }

@@ -8,6 +8,7 @@
 mod config;
 mod engine;
 mod routing;
+mod turns;
 
 pub use config::{ClusterConfig, ClusterConfigError, Routing, ServerConfig};
 pub use engine::{Cluster, ClusterHandle, ClusterOutput, Route, ServerId};

@@ -66,10 +66,14 @@ impl RoutingStrategy for Failover {
 /// its best-ranked eligible server. So a key stays on its server while that
 /// server is eligible, other servers' health never moves it, and when its
 /// server is not eligible only its keys move, spread over the others.
+/// Actions without a key have nothing to stick to: they take the eligible
+/// servers in turn, instead of all piling on one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sticky {
     /// One hash per server, from its server key.
     server_hashes: Vec<u64>,
+    /// Where keyless actions go.
+    keyless: RoundRobin,
 }
 
 impl Sticky {
@@ -80,6 +84,7 @@ impl Sticky {
                 .into_iter()
                 .map(|key| fnv1a(key.as_bytes()))
                 .collect(),
+            keyless: RoundRobin::default(),
         }
     }
 
@@ -102,7 +107,10 @@ impl Sticky {
 
 impl RoutingStrategy for Sticky {
     fn choose(&mut self, eligible: &[bool], key: Option<&[u8]>) -> Option<usize> {
-        self.best(eligible, key.unwrap_or_default())
+        match key {
+            Some(key) => self.best(eligible, key),
+            None => self.keyless.choose(eligible, None),
+        }
     }
 }
 

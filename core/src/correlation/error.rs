@@ -9,8 +9,11 @@ pub enum Bound {
     PendingActions,
     /// Actions waiting for the login to finish.
     QueuedBeforeLogin,
-    /// Bytes waiting to be written to one server.
+    /// Bytes waiting to be written to one server (an action larger than
+    /// the whole outbound bound can never be written).
     OutboundBytes,
+    /// Heap bytes one connection, or the whole client, may hold.
+    MemoryBudget,
 }
 
 /// Why an action ended without its answer. Every submitted action ends

@@ -141,7 +141,8 @@ impl PendingRegistry {
         self.deadlines.first().map(|&(deadline, _)| deadline)
     }
 
-    /// Heap bytes of the list items held, for memory budgets.
+    /// Heap bytes of the list items held (frames and the vectors holding
+    /// them), for memory budgets.
     #[must_use]
     pub const fn list_bytes(&self) -> usize {
         self.list_bytes
@@ -251,9 +252,12 @@ impl PendingRegistry {
                 if items.len() < self.limits.max_list_items
                     && *bytes + size <= self.limits.max_list_bytes
                 {
+                    // The vector's own growth is held memory too.
+                    let before = items.capacity();
                     items.push(frame);
-                    *bytes += size;
-                    self.list_bytes += size;
+                    let held = size + (items.capacity() - before) * size_of::<Frame>();
+                    *bytes += held;
+                    self.list_bytes += held;
                     return Dispatch::Consumed;
                 }
                 let dropped = std::mem::replace(&mut entry.progress, Progress::Overflowed);

@@ -109,6 +109,25 @@ impl LogRecord {
         self
     }
 
+    /// Heap bytes the record holds (its strings and fields).
+    #[must_use]
+    pub fn heap_size(&self) -> usize {
+        let strings = [&self.server_key, &self.server_host, &self.action_id]
+            .into_iter()
+            .flatten()
+            .map(String::capacity)
+            .sum::<usize>();
+        let texts = self
+            .fields
+            .iter()
+            .map(|(_, value)| match value {
+                FieldValue::Text(text) => text.capacity(),
+                FieldValue::Count(_) => 0,
+            })
+            .sum::<usize>();
+        strings + texts + self.fields.capacity() * size_of::<(&'static str, FieldValue)>()
+    }
+
     /// The field called `name`, if present.
     #[must_use]
     pub fn field(&self, name: &str) -> Option<&FieldValue> {
@@ -126,6 +145,8 @@ pub struct LogQueue {
     records: VecDeque<LogRecord>,
     capacity: usize,
     dropped: u64,
+    /// Heap bytes of the records held.
+    bytes: usize,
 }
 
 impl LogQueue {
@@ -136,21 +157,33 @@ impl LogQueue {
             records: VecDeque::new(),
             capacity: capacity.max(1),
             dropped: 0,
+            bytes: 0,
         }
     }
 
     /// Queues a record, dropping the oldest when full.
     pub fn push(&mut self, record: LogRecord) {
         if self.records.len() == self.capacity {
-            self.records.pop_front();
+            if let Some(oldest) = self.records.pop_front() {
+                self.bytes -= oldest.heap_size();
+            }
             self.dropped += 1;
         }
+        self.bytes += record.heap_size();
         self.records.push_back(record);
     }
 
     /// The oldest record, if any.
     pub fn pop(&mut self) -> Option<LogRecord> {
-        self.records.pop_front()
+        let record = self.records.pop_front()?;
+        self.bytes -= record.heap_size();
+        Some(record)
+    }
+
+    /// Heap bytes held by the records and the queue.
+    #[must_use]
+    pub fn heap_size(&self) -> usize {
+        self.bytes + self.records.capacity() * size_of::<LogRecord>()
     }
 
     /// Records waiting.
@@ -174,5 +207,6 @@ impl LogQueue {
     /// Frees every record and the queue's memory.
     pub fn terminate(&mut self) {
         self.records = VecDeque::new();
+        self.bytes = 0;
     }
 }

@@ -199,14 +199,14 @@ impl Session {
     }
 
     pub(super) fn request_close(&mut self, reason: CloseReason) {
-        self.outputs.push_back(SessionOutput::Close { reason });
+        self.push_output(SessionOutput::Close { reason });
     }
 
     /// The connection is gone (or given up): every pending action ends with
     /// `error`, the buffers are cleared, the timers stop.
     pub(super) fn lose_connection(&mut self, error: &AmiError, now: Instant) {
         self.fail_pending(error, now);
-        self.queued.clear();
+        self.clear_queue();
         self.outbound.terminate();
         self.unsent_control.clear();
         self.parser.reset();
@@ -229,7 +229,7 @@ impl Session {
     /// shutdown lets the `Logoff` go.
     pub(super) fn complete(&mut self, completion: Completion, now: Instant) {
         self.record(&completion);
-        self.outputs.push_back(SessionOutput::Completed(completion));
+        self.push_output(SessionOutput::Completed(completion));
         if self.state == SessionState::Closing {
             self.advance_shutdown(now);
         }

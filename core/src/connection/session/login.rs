@@ -59,17 +59,13 @@ impl Session {
         self.log(
             LogRecord::new(Level::Info, "logged in").count("queued", self.queued.len() as u64),
         );
-        self.outputs.push_back(SessionOutput::LoggedIn);
-        while let Some((sequence, action)) = self.queued.pop_front() {
-            if self.registry.contains(sequence) && !self.send(&action, sequence, now) {
-                return;
-            }
-        }
+        self.push_output(SessionOutput::LoggedIn);
+        self.pump_queue(now);
     }
 
     pub(super) fn login_failed(&mut self, message: &str, now: Instant) {
         self.log(LogRecord::new(Level::Error, "login failed").text("message", message));
-        self.outputs.push_back(SessionOutput::LoginFailed {
+        self.push_output(SessionOutput::LoginFailed {
             message: message.to_owned(),
         });
         self.request_close(CloseReason::LoginFailed);

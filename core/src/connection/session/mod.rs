@@ -4,6 +4,7 @@
 //! server sends, `login` runs the handshake, `lifecycle` keeps the heartbeat,
 //! the bounds, the endings and the shutdown.
 
+mod accounting;
 mod inbound;
 mod lifecycle;
 mod login;
@@ -22,7 +23,7 @@ use crate::correlation::{
     ServerKey,
 };
 use crate::observe::{Counters, Level, LogQueue, LogRecord, Outcome, ServerMetrics};
-use crate::protocol::{Action, Frame, Item, Parser};
+use crate::protocol::{Action, Frame, Item, MAX_ACTION_ID_LEN, Parser};
 
 /// How often, at most, a full event queue is reported after the first drop.
 const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -79,8 +80,17 @@ pub struct Session {
     outputs: VecDeque<SessionOutput>,
     logs: LogQueue,
     metrics: ServerMetrics,
-    /// Actions submitted before login, with their sequence, in order.
+    /// Actions waiting to be written, with their sequence, in order: all
+    /// of them before the login, and after it those the outbound buffer
+    /// has no room for yet.
     queued: VecDeque<(u64, Action)>,
+    /// Heap bytes of the queued actions.
+    queued_bytes: usize,
+    /// Heap bytes of the outputs waiting to be polled.
+    outputs_bytes: usize,
+    /// The latest instant the session was given, for work started by
+    /// [`Session::consume`], which takes none.
+    latest: Option<Instant>,
     handshake: Handshake,
     heartbeat: Heartbeat,
     shutdown: Option<Shutdown>,
@@ -115,6 +125,9 @@ impl Session {
             events: EventQueue::default(),
             outputs: VecDeque::new(),
             queued: VecDeque::new(),
+            queued_bytes: 0,
+            outputs_bytes: 0,
+            latest: None,
             handshake: Handshake::Idle,
             heartbeat: Heartbeat::default(),
             shutdown: None,
@@ -164,12 +177,7 @@ impl Session {
     /// Heap bytes held by this connection's buffers and queues.
     #[must_use]
     pub fn heap_size(&self) -> usize {
-        let outputs: usize = self.outputs.iter().map(SessionOutput::heap_size).sum();
-        self.parser.heap_size()
-            + self.outbound.heap_size()
-            + self.events.heap_size()
-            + self.registry.list_bytes()
-            + outputs
+        self.held_bytes()
     }
 
     /// The runtime is opening the socket. Ignored after a shutdown or an
@@ -184,6 +192,7 @@ impl Session {
     /// After a shutdown or an abort (a connect that was under way when it
     /// came), the socket is closed again at once and nothing is written.
     pub fn handle_connected(&mut self, now: Instant) {
+        self.latest = Some(now);
         if self.shutdown.is_some() {
             self.request_close(CloseReason::Shutdown);
             return;
@@ -201,6 +210,7 @@ impl Session {
 
     /// Bytes read from the socket.
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        self.latest = Some(now);
         if !self.is_connected() {
             return;
         }
@@ -242,26 +252,48 @@ impl Session {
     ///
     /// # Errors
     /// [`AmiError::ShuttingDown`] after [`Session::shutdown`];
-    /// [`AmiError::Rejected`] when the pending limit or the pre-login queue
-    /// is full.
+    /// [`AmiError::Rejected`] when the pending limit or the queue of actions
+    /// waiting to be written is full, when the action is larger than the
+    /// outbound bound, or when holding it would pass the memory budget.
     pub fn submit(
         &mut self,
         action: Action,
         options: SubmitOptions,
         now: Instant,
     ) -> Result<ActionHandle, AmiError> {
+        self.latest = Some(now);
         if self.shutdown.is_some() {
             self.metrics
                 .record_action(Outcome::ShuttingDown, Duration::ZERO);
             return Err(AmiError::ShuttingDown);
         }
-        let logged_in = self.is_logged_in();
-        if !logged_in && self.queued.len() >= self.config.max_queued_before_login {
+        // Straight to the buffer only when logged in with nothing waiting:
+        // actions are written in the order they were accepted.
+        let direct = self.is_logged_in() && self.queued.is_empty();
+        if !direct && self.queued.len() >= self.config.max_queued_before_login {
             return Err(self.reject(
                 &action,
                 Bound::QueuedBeforeLogin,
                 self.queued.len(),
                 self.config.max_queued_before_login,
+            ));
+        }
+        let length = action.encoded_len(Some(MAX_ACTION_ID_LEN));
+        if length > self.config.max_outbound_bytes {
+            return Err(self.reject(
+                &action,
+                Bound::OutboundBytes,
+                length,
+                self.config.max_outbound_bytes,
+            ));
+        }
+        let held = self.held_bytes();
+        if held + length > self.config.memory_budget_bytes {
+            return Err(self.reject(
+                &action,
+                Bound::MemoryBudget,
+                held,
+                self.config.memory_budget_bytes,
             ));
         }
         let strategy = options
@@ -280,10 +312,10 @@ impl Session {
             }
             Err(other) => return Err(other),
         };
-        if logged_in {
+        if direct {
             self.send(&action, sequence, now);
         } else {
-            self.queued.push_back((sequence, action));
+            self.queue_action(sequence, action);
         }
         self.refresh_gauges();
         Ok(handle)
@@ -322,6 +354,7 @@ impl Session {
     /// The tick: action timeouts, the handshake deadlines, the heartbeat, the
     /// shutdown grace, and the drop report. A spurious call does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.latest = Some(now);
         let mut expired = Vec::new();
         self.registry
             .expire(now, |completion| expired.push(completion));
@@ -330,11 +363,7 @@ impl Session {
             self.log(LogRecord::new(Level::Warn, "action timed out").action_id(&id));
             self.complete(completion, now);
         }
-        if !self.queued.is_empty() {
-            let registry = &self.registry;
-            self.queued
-                .retain(|(sequence, _)| registry.contains(*sequence));
-        }
+        self.prune_queue();
         self.check_handshake_deadline(now);
         self.tick_heartbeat(now);
         if let Some(shutdown) = self.shutdown
@@ -406,6 +435,10 @@ impl Session {
             control.retain(|&unsent| unsent != sequence);
         });
         self.metrics.counters.bytes_sent += taken as u64;
+        // Room in the buffer: the next waiting actions go in.
+        if let Some(now) = self.latest {
+            self.pump_queue(now);
+        }
     }
 
     /// The next output: control outputs and completions first, then events
@@ -418,7 +451,7 @@ impl Session {
     /// The next control output or completion, leaving events queued: a
     /// cluster takes these at once and drains events fairly across servers.
     pub fn poll_control(&mut self) -> Option<SessionOutput> {
-        self.outputs.pop_front()
+        self.pop_output()
     }
 
     /// The next event from the bounded event queue.
@@ -450,9 +483,23 @@ impl Session {
         self.refresh_gauges();
     }
 
+    /// Whether events wait in the queue.
+    #[must_use]
+    pub fn has_events(&self) -> bool {
+        self.events.len() > 0
+    }
+
+    /// Whether log records wait to be drained.
+    #[must_use]
+    pub fn has_logs(&self) -> bool {
+        !self.logs.is_empty()
+    }
+
     /// The next log record, already redacted.
     pub fn poll_log(&mut self) -> Option<LogRecord> {
-        self.logs.pop()
+        let record = self.logs.pop()?;
+        self.release_drained();
+        Some(record)
     }
 
     /// Frees every buffer and queue once the connection is gone for good;
@@ -463,7 +510,9 @@ impl Session {
         self.outbound.terminate();
         self.events.terminate();
         self.queued = VecDeque::new();
+        self.queued_bytes = 0;
         self.scratch = Vec::new();
+        self.release_drained();
         self.unsent_control = Vec::new();
     }
 }
