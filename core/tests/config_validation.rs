@@ -13,7 +13,9 @@ mod frames;
 mod rig;
 
 use apn_ami_core::cluster::{Cluster, ClusterConfigError, Routing};
-use apn_ami_core::connection::{AuthMethod, Session, SessionConfig, SessionConfigError};
+use apn_ami_core::connection::{
+    AuthMethod, BUDGET_HEADROOM, Session, SessionConfig, SessionConfigError,
+};
 use apn_ami_core::correlation::InstanceId;
 use apn_ami_core::observe::Secret;
 use apn_ami_core::protocol::ParserConfig;
@@ -91,15 +93,15 @@ fn login_values_that_cannot_be_written_are_refused_without_showing_them() {
 fn a_memory_budget_below_the_parsers_own_buffer_is_refused() {
     let mut config = config(AuthMethod::Plain);
     config.parser = ParserConfig::default().max_frame_size(64 * 1024);
-    config.memory_budget_bytes = 100 * 1024;
+    config.memory_budget_bytes = 128 * 1024;
     assert_eq!(
         refused(config.clone()),
         SessionConfigError::MemoryBudgetBelowParser {
-            budget: 100 * 1024,
-            needed: 128 * 1024
+            budget: 128 * 1024,
+            needed: 128 * 1024 + BUDGET_HEADROOM
         }
     );
-    config.memory_budget_bytes = 128 * 1024;
+    config.memory_budget_bytes = 128 * 1024 + BUDGET_HEADROOM;
     assert!(
         Session::new(config, InstanceId(1)).is_ok(),
         "exactly enough"

@@ -244,6 +244,75 @@ fn chan_variables_in_both_forms() {
 }
 
 #[test]
+fn prefixed_chan_variables_carry_their_prefix() {
+    let outcome = parse(
+        b"Event: DialBegin\r\nChannel: PJSIP/100-01\r\nChanVariable: CALLER=1\r\nDestChannel: PJSIP/200-02\r\nDestChanVariable: CALLEE=2\r\nBridgeChanVariable(PJSIP/300-03): X=3\r\nDestChanVariableOops: no\r\n\r\n",
+    );
+    let seen: Vec<_> = outcome
+        .only_frame()
+        .chan_variables()
+        .map(|var| {
+            (
+                var.prefix,
+                var.channel,
+                var.name.to_string(),
+                var.value.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (None, None, "CALLER".to_owned(), "1".to_owned()),
+            (Some("dest"), None, "CALLEE".to_owned(), "2".to_owned()),
+            (
+                Some("bridge"),
+                Some("PJSIP/300-03"),
+                "X".to_owned(),
+                "3".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn keys_a_user_event_relays_in_any_encoding_are_kept() {
+    // Asterisk copies a client's UserEvent header lines verbatim: UTF-8
+    // keys, and bytes of another encoding (cp1251 here).
+    let outcome = parse(
+        b"Event: UserEvent\r\nUserEvent: Crm\r\n\xd0\x98\xd0\xbc\xd1\x8f: \xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\r\nX-\xd0\xa2\xd0\xb5\xd1\x81\xd1\x82: 1\r\n\xc8\xec\xff: cp1251\r\nCallerID: 100\r\n\r\n",
+    );
+    let frame = outcome.only_frame();
+    assert_eq!(outcome.stats.protocol_errors, 0, "no line dropped");
+    assert_eq!(frame.get("Имя").unwrap(), "Иван");
+    assert_eq!(
+        frame.get("x-Тест").unwrap(),
+        "1",
+        "ASCII letters are lowercased, the rest kept"
+    );
+    let raw: Vec<Vec<u8>> = frame
+        .raw_headers()
+        .map(|(key, _)| key.as_bytes().to_vec())
+        .collect();
+    let expected: [&[u8]; 6] = [
+        b"event",
+        b"userevent",
+        "Имя".as_bytes(),
+        "x-Тест".as_bytes(),
+        b"\xc8\xec\xff",
+        b"callerid",
+    ];
+    assert_eq!(raw, expected);
+    let keys: Vec<&str> = frame.headers().map(|(key, _)| key).collect();
+    assert_eq!(
+        keys,
+        ["event", "userevent", "Имя", "x-Тест", "", "callerid"],
+        "a key that is not UTF-8 is empty as text, exact as bytes"
+    );
+    assert_eq!(frame.get_all("").count(), 0, "and is never matched by \"\"");
+}
+
+#[test]
 fn whitespace_only_line_does_not_end_a_frame() {
     let outcome = parse(b"Event: UserEvent\r\nUserEvent: spoof\r\n   \r\nResponse: Success\r\nActionID: victim\r\n\r\n");
     let frame = outcome.only_frame();

@@ -41,10 +41,17 @@ fn an_aborted_session_closes_a_connect_that_was_under_way_and_takes_nothing() {
         rig.session.handle_connecting();
         if connected_first {
             rig.connect();
+            rig.server_says("Asterisk Call Manager/11.0.0\r\n");
+            assert!(rig.session.heap_size() > 0, "the parser's buffer and the login");
         }
         let now = rig.now();
         rig.session.abort(CloseReason::MemoryBudget, now);
         rig.drain();
+        assert_eq!(
+            rig.session.heap_size(),
+            0,
+            "an abort frees every buffer at once"
+        );
         rig.outputs.clear();
         // The connect finishes after the abort: the socket is closed again.
         rig.connect();

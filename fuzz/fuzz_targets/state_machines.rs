@@ -130,7 +130,8 @@ fn config(settings: &Settings) -> ClusterConfig {
         1 => Routing::Sticky,
         _ => Routing::Failover((0..count).rev().collect()),
     };
-    config.memory_budget_bytes = 2048 + 1024 * usize::from(settings.client_budget_kib % 2048);
+    let smallest = config.servers[0].session.smallest_memory_budget();
+    config.memory_budget_bytes = smallest + 1024 * usize::from(settings.client_budget_kib % 2048);
     config
 }
 

@@ -157,7 +157,7 @@ impl ClusterConfig {
         let needed = self
             .servers
             .iter()
-            .map(|server| server.session.parser.buffer_limit())
+            .map(|server| server.session.smallest_memory_budget())
             .max()
             .unwrap_or(0);
         if self.memory_budget_bytes < needed {

@@ -7,6 +7,9 @@ use crate::correlation::{RegistryLimits, ServerKey};
 use crate::observe::{Redactor, Secret};
 use crate::protocol::{Action, MAX_ACTION_ID_LEN, ParserConfig};
 
+/// Room a memory budget must leave beside the parser's read buffer.
+pub const BUDGET_HEADROOM: usize = 64 * 1024;
+
 /// How the session logs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -127,7 +130,7 @@ impl SessionConfig {
             return Err(SessionConfigError::Username);
         }
         self.check_login_fields()?;
-        let needed = self.parser.buffer_limit();
+        let needed = self.smallest_memory_budget();
         if self.memory_budget_bytes < needed {
             return Err(SessionConfigError::MemoryBudgetBelowParser {
                 budget: self.memory_budget_bytes,
@@ -135,6 +138,15 @@ impl SessionConfig {
             });
         }
         Ok(())
+    }
+
+    /// The smallest budget a connection can work in: the parser's own read
+    /// buffer (2 × `max_frame_size`) and [`BUDGET_HEADROOM`] for a frame's
+    /// span table, a few events, log records and completions. Below it,
+    /// every connection would close at its banner.
+    #[must_use]
+    pub const fn smallest_memory_budget(&self) -> usize {
+        self.parser.buffer_limit() + BUDGET_HEADROOM
     }
 
     /// Every value the login writes must be writable on the wire (no CR,
@@ -209,12 +221,12 @@ pub enum SessionConfigError {
     /// The memory budget is smaller than the read buffer the parser may
     /// hold by itself: every connection would close at its banner.
     #[error(
-        "memory_budget_bytes {budget} is below the {needed} bytes the parser may hold (2 × max_frame_size)"
+        "memory_budget_bytes {budget} is below the {needed} bytes a connection needs (2 × max_frame_size for the parser, and 64 KiB)"
     )]
     MemoryBudgetBelowParser {
         /// The budget asked for.
         budget: usize,
-        /// Twice the parser's largest frame.
+        /// Twice the parser's largest frame, and [`BUDGET_HEADROOM`].
         needed: usize,
     },
     /// The outbound bound cannot hold the login.

@@ -12,6 +12,6 @@ mod outbound;
 mod session;
 mod state;
 
-pub use config::{AuthMethod, SessionConfig, SessionConfigError};
+pub use config::{AuthMethod, BUDGET_HEADROOM, SessionConfig, SessionConfigError};
 pub use session::Session;
 pub use state::{CloseReason, SessionOutput, SessionState, SubmitOptions};

@@ -138,6 +138,9 @@ impl LogRecord {
     }
 }
 
+/// Records a drained queue keeps room for after a burst.
+const KEPT_CAPACITY: usize = 64;
+
 /// A bounded queue of records: when full, the oldest record is dropped and
 /// counted, so logging can never grow memory.
 #[derive(Debug, Clone)]
@@ -177,6 +180,10 @@ impl LogQueue {
     pub fn pop(&mut self) -> Option<LogRecord> {
         let record = self.records.pop_front()?;
         self.bytes -= record.heap_size();
+        if self.records.is_empty() && self.records.capacity() > KEPT_CAPACITY {
+            // A burst is over: give its memory back, keep a little.
+            self.records.shrink_to(KEPT_CAPACITY);
+        }
         Some(record)
     }
 

@@ -217,10 +217,14 @@ impl Frame {
         Span::read_from(&self.storage[at..at + SPAN_BYTES])
     }
 
+    fn key_bytes(&self, span: Span) -> &[u8] {
+        &self.storage[span.key_start as usize..span.key_end as usize]
+    }
+
     fn key_of(&self, span: Span) -> &str {
-        // Keys were validated as printable ASCII by the parser.
-        std::str::from_utf8(&self.storage[span.key_start as usize..span.key_end as usize])
-            .unwrap_or_default()
+        // Keys are ASCII but for what a `UserEvent` relays; a key that is
+        // not UTF-8 reads as empty here and exactly in `raw_headers`.
+        std::str::from_utf8(self.key_bytes(span)).unwrap_or_default()
     }
 
     fn value_of(&self, span: Span) -> Value<'_> {
@@ -235,11 +239,23 @@ impl Frame {
         })
     }
 
-    /// Every header in wire order: normalised key and value.
+    /// Every header in wire order: normalised key and value. A key is
+    /// text when it is UTF-8, which every key Asterisk writes itself is; a
+    /// key relayed from a client's `UserEvent` in another encoding reads as
+    /// `""` here, and exactly in [`Frame::raw_headers`].
     pub fn headers(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
         (0..self.len()).map(|index| {
             let span = self.span(index);
             (self.key_of(span), self.value_of(span))
+        })
+    }
+
+    /// Every header in wire order with its key's exact bytes (ASCII letters
+    /// lowercased, up to the first `(`): nothing a server relays is lost.
+    pub fn raw_headers(&self) -> impl Iterator<Item = (Value<'_>, Value<'_>)> + '_ {
+        (0..self.len()).map(|index| {
+            let span = self.span(index);
+            (Value::new(self.key_bytes(span)), self.value_of(span))
         })
     }
 
@@ -290,20 +306,22 @@ impl Frame {
             .map(|(start, end)| &self.storage[start as usize..end as usize])
     }
 
-    /// Channel variables in both wire forms, in order:
-    /// `ChanVariable(<channel>): NAME=value` and `ChanVariable: NAME=value`.
+    /// Channel variables in every wire form, in order:
+    /// `ChanVariable(<channel>): NAME=value`, `ChanVariable: NAME=value`,
+    /// and the prefixed forms Asterisk 12+ writes for each channel of an
+    /// event (`DestChanVariable: NAME=value`, any `<prefix>ChanVariable`).
     pub fn chan_variables(&self) -> impl Iterator<Item = ChanVariable<'_>> + '_ {
         self.headers().filter_map(|(key, value)| {
-            let channel = if key == "chanvariable" {
-                None
-            } else {
-                let inner = key.strip_prefix("chanvariable(")?.strip_suffix(')')?;
-                Some(inner)
+            let (name, channel) = match key.split_once('(') {
+                Some((name, rest)) => (name, Some(rest.strip_suffix(')')?)),
+                None => (key, None),
             };
+            let prefix = name.strip_suffix("chanvariable")?;
             let bytes = value.as_bytes();
             let equals = memchr::memchr(b'=', bytes).unwrap_or(bytes.len());
             let value_start = (equals + 1).min(bytes.len());
             Some(ChanVariable {
+                prefix: (!prefix.is_empty()).then_some(prefix),
                 channel,
                 name: Value::new(&bytes[..equals]),
                 value: Value::new(&bytes[value_start..]),
@@ -342,6 +360,10 @@ impl fmt::Debug for HeaderList<'_> {
 /// One channel variable from an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChanVariable<'a> {
+    /// Which of the event's channels, in Asterisk 12+'s prefixed form:
+    /// `dest` for `DestChanVariable` (lowercase, as keys are); `None` for
+    /// the plain form.
+    pub prefix: Option<&'a str>,
     /// The channel named in `ChanVariable(<channel>)`, or `None` for the
     /// plain `ChanVariable:` form.
     pub channel: Option<&'a str>,

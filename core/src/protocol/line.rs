@@ -46,8 +46,9 @@ pub(crate) fn find_crlf(haystack: &[u8], from: usize) -> Option<usize> {
 /// Splits a header line into `(key_end, value_start)`, or `None` when the
 /// line is not a header.
 ///
-/// The key is everything before the first colon: one or more printable ASCII
-/// bytes, not starting with a space (keys may hold `-()/@;` and spaces). One
+/// The key is everything before the first colon: one or more bytes that are
+/// not control bytes, not starting with a space (keys may hold `-()/@;`,
+/// spaces, and bytes from `0x80` up, which a `UserEvent` relays). One
 /// space after the colon is the separator and is skipped; any further leading
 /// spaces belong to the value, so `Output:` lines keep their indentation and
 /// `Key:value` (no space) reads the same as `Key: value`.
@@ -59,7 +60,7 @@ pub(crate) fn split_header(line: &[u8]) -> Option<(usize, usize)> {
             colon = Some(at);
             break;
         }
-        if !(b' '..=b'~').contains(&byte) {
+        if byte < b' ' || byte == 0x7f {
             return None;
         }
     }
@@ -114,7 +115,7 @@ fn scan_key(line: &[u8]) -> KeyScan {
             swar::first_lane_equal(low, b':'),
             swar::first_lane_equal(high, b':'),
         );
-        let stop = colon | pair(swar::lanes_unprintable(low), swar::lanes_unprintable(high));
+        let stop = colon | pair(swar::lanes_control(low), swar::lanes_control(high));
         if stop != 0 {
             let bit = stop.trailing_zeros();
             let index = (bit / 8) as usize;
@@ -137,7 +138,7 @@ fn scan_key(line: &[u8]) -> KeyScan {
     while swar::has_word(line.len(), at) {
         let word = swar::load(line, at);
         let colon = swar::lanes_equal(word, b':');
-        let stop = swar::lanes_unprintable(word) | colon;
+        let stop = swar::lanes_control(word) | colon;
         if stop != 0 {
             // Decide from the masks, not from a reload of the byte.
             let first_stop = stop & stop.wrapping_neg();
@@ -151,7 +152,7 @@ fn scan_key(line: &[u8]) -> KeyScan {
         at += swar::WORD;
     }
     for (index, &byte) in line.iter().enumerate().skip(at) {
-        if matches!(byte, b':' | 0..=0x1f | 0x7f..=0xff) {
+        if matches!(byte, b':' | 0..=0x1f | 0x7f) {
             return key_end(line, index);
         }
     }

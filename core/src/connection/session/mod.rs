@@ -479,7 +479,8 @@ impl Session {
         }
         self.lose_connection(&AmiError::ConnectionLost, now);
         self.metrics.counters.dropped_events += self.events.len() as u64;
-        self.events.terminate();
+        // Final: every buffer goes now, not at the disconnect.
+        self.terminate();
         self.refresh_gauges();
     }
 
