@@ -42,7 +42,10 @@ fn an_aborted_session_closes_a_connect_that_was_under_way_and_takes_nothing() {
         if connected_first {
             rig.connect();
             rig.server_says("Asterisk Call Manager/11.0.0\r\n");
-            assert!(rig.session.heap_size() > 0, "the parser's buffer and the login");
+            assert!(
+                rig.session.heap_size() > 0,
+                "the parser's buffer and the login"
+            );
         }
         let now = rig.now();
         rig.session.abort(CloseReason::MemoryBudget, now);

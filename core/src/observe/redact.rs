@@ -3,13 +3,12 @@
 use std::borrow::Cow;
 
 use super::secret::MASK;
+use crate::protocol::sensitive::{is_sensitive_key, is_variable_key, mask_assignments};
 
-/// Header keys whose values are always masked.
-const SENSITIVE_KEYS: [&str; 3] = ["secret", "key", "password"];
-
-/// Masks the values of `Secret`, `Key` and `Password` headers, and of the
-/// channel variables named as sensitive in `Variable: NAME=value` and both
-/// `ChanVariable` forms.
+/// Masks the values of `Secret`, `Key` and `Password` headers, and of
+/// variables in `Variable: NAME=value` and every `ChanVariable` form whose
+/// name contains `PASSWORD`, `SECRET`, `PIN`, `TOKEN` or `KEY` (any case)
+/// or is one of the names the user adds.
 ///
 /// ```
 /// use apn_ami_core::observe::Redactor;
@@ -19,6 +18,7 @@ const SENSITIVE_KEYS: [&str; 3] = ["secret", "key", "password"];
 /// assert_eq!(redactor.header("Variable", b"account_pin=1234"), "account_pin=********");
 /// assert_eq!(redactor.header("ChanVariable(PJSIP/1)", b"ACCOUNT_PIN=1"), "ACCOUNT_PIN=********");
 /// assert_eq!(redactor.header("Variable", b"QUEUE=sales"), "QUEUE=sales");
+/// assert_eq!(redactor.header("DestChanVariable", b"SIP_PASSWORD=x"), "SIP_PASSWORD=********");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Redactor {
@@ -45,24 +45,13 @@ impl Redactor {
     /// sensitive, otherwise lossy text.
     #[must_use]
     pub fn header<'v>(&self, key: &str, value: &'v [u8]) -> Cow<'v, str> {
-        if SENSITIVE_KEYS
-            .iter()
-            .any(|sensitive| key.eq_ignore_ascii_case(sensitive))
-        {
+        if is_sensitive_key(key) {
             return Cow::Borrowed(MASK);
         }
-        let key = key.as_bytes();
-        let is_variable = key.eq_ignore_ascii_case(b"variable")
-            || key
-                .get(..b"chanvariable".len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(b"chanvariable"))
-                && matches!(key.get(b"chanvariable".len()), None | Some(b'('));
-        if is_variable {
-            let equals = value.iter().position(|&byte| byte == b'=');
-            if let Some(at) = equals.filter(|&at| self.is_sensitive(&value[..at])) {
-                let name = String::from_utf8_lossy(&value[..at]);
-                return Cow::Owned(format!("{name}={MASK}"));
-            }
+        if is_variable_key(key)
+            && let Some(masked) = mask_assignments(value, |name| self.is_sensitive(name))
+        {
+            return Cow::Owned(masked);
         }
         String::from_utf8_lossy(value)
     }

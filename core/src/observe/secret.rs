@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// What a masked value prints as, everywhere.
-pub const MASK: &str = "********";
+pub use crate::protocol::sensitive::MASK;
 
 /// A credential (an AMI secret) held so that `Debug` and `Display` print
 /// `********`; only [`Secret::expose`] gives the text, at the one place that

@@ -18,10 +18,7 @@ pub const MAX_HEADERS: usize = MAX_LINES - 2;
 /// several handlers.
 pub const MAX_ACTION_ID_LEN: usize = 64;
 
-/// Header keys whose values never appear in `Debug` output.
-const MASKED_KEYS: [&str; 3] = ["secret", "key", "password"];
-/// What a masked value prints as.
-const MASK: &str = "********";
+use super::sensitive::{MASK, is_sensitive_key, is_variable_key, mask_assignments};
 
 /// An AMI action: a name and ordered headers, immutable once built.
 ///
@@ -154,7 +151,8 @@ impl Action {
 }
 
 impl fmt::Debug for Action {
-    /// Values of `Secret`, `Key` and `Password` print as `********`.
+    /// Values of `Secret`, `Key` and `Password`, and of variables whose
+    /// name looks secret (`…PASSWORD…`, `…TOKEN…`, …), print as `********`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Action")
             .field("name", &self.name)
@@ -170,11 +168,13 @@ impl fmt::Debug for MaskedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut list = f.debug_list();
         for (key, value) in self.0.headers() {
-            if MASKED_KEYS
-                .iter()
-                .any(|masked| key.eq_ignore_ascii_case(masked))
-            {
+            if is_sensitive_key(key) {
                 list.entry(&(key, MASK));
+            } else if let Some(masked) = is_variable_key(key)
+                .then(|| mask_assignments(value.as_bytes(), |_| false))
+                .flatten()
+            {
+                list.entry(&(key, masked));
             } else {
                 list.entry(&(key, value));
             }

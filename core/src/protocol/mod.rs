@@ -15,6 +15,7 @@ mod item;
 mod line;
 mod machine;
 mod parser;
+pub mod sensitive;
 mod swar;
 mod value;
 

@@ -114,3 +114,54 @@ impl Session {
             + self.logs.heap_size()
     }
 }
+
+impl std::fmt::Debug for Session {
+    /// What the session holds, with every queued action's values passed
+    /// through the session's redactor (a queued `Login`, a `Command` with a
+    /// password, a sensitive variable never print).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued: Vec<(u64, &str, Vec<String>)> = self
+            .queued
+            .iter()
+            .map(|(sequence, action)| {
+                let headers = action
+                    .headers()
+                    .map(|(key, value)| shown(&self.config.redactor, key, value.as_bytes()))
+                    .collect();
+                (*sequence, action.name(), headers)
+            })
+            .collect();
+        f.debug_struct("Session")
+            .field("server_key", &self.config.server_key)
+            .field("state", &self.state)
+            .field("handshake", &self.handshake)
+            .field("heartbeat", &self.heartbeat)
+            .field("shutdown", &self.shutdown)
+            .field("pending", &self.registry.len())
+            .field("queued", &queued)
+            .field("outbound", &self.outbound)
+            .field("events", &self.events.len())
+            .field("outputs", &self.outputs.len())
+            .field("logs", &self.logs.len())
+            .field("heap_bytes", &self.held_bytes())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A header as a log or a `Debug` may show it: the key, and the value
+/// masked when the redactor says it is a secret or when it is free text
+/// (its length only), shown otherwise.
+pub(super) fn shown(redactor: &crate::observe::Redactor, key: &str, value: &[u8]) -> String {
+    let redacted = redactor.header(key, value);
+    if redacted.as_bytes() != value || !is_free_text(key) {
+        return format!("{key}: {redacted}");
+    }
+    format!("{key}: <{} bytes>", value.len())
+}
+
+/// Headers whose values are free text a user may put anything in (a CLI
+/// command with a password, dialplan data, a message body).
+fn is_free_text(key: &str) -> bool {
+    const FREE_TEXT: [&str; 6] = ["command", "data", "body", "message", "value", "application"];
+    FREE_TEXT.iter().any(|free| key.eq_ignore_ascii_case(free))
+}

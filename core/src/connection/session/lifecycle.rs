@@ -41,10 +41,7 @@ impl Session {
         let headers: Vec<String> = action
             .headers()
             .map(|(key, value)| {
-                format!(
-                    "{key}: {}",
-                    self.config.redactor.header(key, value.as_bytes())
-                )
+                super::accounting::shown(&self.config.redactor, key, value.as_bytes())
             })
             .collect();
         self.log(

@@ -68,7 +68,6 @@ struct Shutdown {
 /// [`Session::poll_output`] and [`Session::poll_log`], then arm a timer for
 /// [`Session::poll_timeout`]. A spurious [`Session::handle_timeout`] is
 /// harmless.
-#[derive(Debug)]
 pub struct Session {
     config: SessionConfig,
     state: SessionState,
