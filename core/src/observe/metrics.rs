@@ -149,6 +149,12 @@ impl ServerMetrics {
         }
     }
 
+    /// Counts an action refused at submit (never registered, so it has no
+    /// latency: refusals stay out of the latency histogram).
+    pub const fn record_refusal(&mut self, outcome: Outcome) {
+        self.outcomes[outcome.index()] += 1;
+    }
+
     /// Actions that ended with `outcome`.
     #[must_use]
     pub const fn actions(&self, outcome: Outcome) -> u64 {
@@ -254,7 +260,7 @@ const FAMILIES: [Family; 13] = [
     Family {
         name: "ami_routed_actions_total",
         kind: "counter",
-        help: "Actions the router sent to this server.",
+        help: "Actions the router sent to this server and it accepted.",
         value: |c| c.routed_actions,
     },
 ];
@@ -319,7 +325,7 @@ fn render_latency(out: &mut String, servers: &[&ServerMetrics]) {
         out,
         name,
         "histogram",
-        "Time from submitting an action to its ending.",
+        "Time from submitting an accepted action to its ending (refusals at submit are not in it).",
     );
     for server in servers {
         let mut cumulative = 0;

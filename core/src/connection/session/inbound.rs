@@ -135,6 +135,21 @@ impl Session {
         self.next_drop_report = Some(deadline_after(now, DROP_REPORT_INTERVAL));
     }
 
+    /// The burst is over (the queue drained, the connection closed, or the
+    /// session shuts down): drops not yet reported reach the log now with
+    /// their count, rather than waiting for a timer that may never fire.
+    pub(super) fn end_drop_burst(&mut self, why: &'static str) {
+        if self.unreported_drops == 0 {
+            return;
+        }
+        self.log(
+            LogRecord::new(Level::Warn, "event queue drops since the last report")
+                .count("dropped", self.unreported_drops)
+                .text("burst_ended", why),
+        );
+        self.unreported_drops = 0;
+    }
+
     pub(super) fn report_drops(&mut self, now: Instant) {
         match self.next_drop_report {
             Some(due) if now >= due && self.unreported_drops > 0 => self.report_drops_now(now),

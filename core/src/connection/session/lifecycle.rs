@@ -1,6 +1,6 @@
 //! Heartbeat, bounds, endings and shutdown.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::correlation::deadline_after;
 
@@ -36,8 +36,7 @@ impl Session {
         limit: usize,
     ) -> AmiError {
         self.metrics.counters.rejected_actions += 1;
-        self.metrics
-            .record_action(Outcome::Rejected, Duration::ZERO);
+        self.metrics.record_refusal(Outcome::Rejected);
         let headers: Vec<String> = action
             .headers()
             .map(|(key, value)| {
@@ -202,6 +201,7 @@ impl Session {
     /// The connection is gone (or given up): every pending action ends with
     /// `error`, the buffers are cleared, the timers stop.
     pub(super) fn lose_connection(&mut self, error: &AmiError, now: Instant) {
+        self.end_drop_burst("connection closed");
         self.fail_pending(error, now);
         self.clear_queue();
         self.outbound.terminate();

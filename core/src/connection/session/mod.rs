@@ -262,8 +262,7 @@ impl Session {
     ) -> Result<ActionHandle, AmiError> {
         self.latest = Some(now);
         if self.shutdown.is_some() {
-            self.metrics
-                .record_action(Outcome::ShuttingDown, Duration::ZERO);
+            self.metrics.record_refusal(Outcome::ShuttingDown);
             return Err(AmiError::ShuttingDown);
         }
         // Straight to the buffer only when logged in with nothing waiting:
@@ -327,6 +326,7 @@ impl Session {
         if self.shutdown.is_some() {
             return;
         }
+        self.end_drop_burst("shutdown");
         self.shutdown = Some(Shutdown {
             grace_deadline: deadline_after(now, self.config.shutdown_grace),
             logoff: None,
@@ -457,6 +457,9 @@ impl Session {
     pub fn poll_event(&mut self) -> Option<Frame> {
         let event = self.events.pop()?;
         self.metrics.counters.event_queue_depth = self.events.len() as u64;
+        if self.events.len() == 0 {
+            self.end_drop_burst("queue drained");
+        }
         Some(event)
     }
 
