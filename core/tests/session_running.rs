@@ -595,9 +595,9 @@ fn a_ping_answered_with_an_error_is_a_missed_heartbeat() {
     let ping = rig.written();
     assert_eq!(ping[0].first_value(), "Ping");
     let id = ping[0].action_id().unwrap().to_string();
-    // What Asterisk 22 answers to every action while it shuts down.
+    // Any error but "shutting down" (which drains, see draining.rs).
     rig.server_says(&format!(
-        "Response: Error\r\nActionID: {id}\r\nMessage: Asterisk is shutting down\r\n\r\n"
+        "Response: Error\r\nActionID: {id}\r\nMessage: Permission denied\r\n\r\n"
     ));
     assert_eq!(rig.session.state(), SessionState::Degraded);
     assert_eq!(rig.session.metrics().counters.heartbeat_failures, 1);
@@ -606,7 +606,7 @@ fn a_ping_answered_with_an_error_is_a_missed_heartbeat() {
             && record
                 .fields
                 .iter()
-                .any(|(_, value)| value.to_string() == "Asterisk is shutting down")
+                .any(|(_, value)| value.to_string() == "Permission denied")
     }));
     // No second miss is counted for the same ping at its deadline.
     rig.tick(20_000);
@@ -617,7 +617,7 @@ fn a_ping_answered_with_an_error_is_a_missed_heartbeat() {
         let ping = rig.written();
         let id = ping[0].action_id().unwrap().to_string();
         rig.server_says(&format!(
-            "Response: Error\r\nActionID: {id}\r\nMessage: Asterisk is shutting down\r\n\r\n"
+            "Response: Error\r\nActionID: {id}\r\nMessage: Permission denied\r\n\r\n"
         ));
     }
     assert_eq!(rig.session.metrics().counters.heartbeat_failures, 3);

@@ -239,6 +239,11 @@ impl Cluster {
         if self.shutting_down {
             slot.manager.stop();
         } else {
+            if slot.session.take_restart_expected() {
+                // The server said it restarts: try again at the base
+                // delay, not from deep in the backoff.
+                slot.manager.expect_restart(now);
+            }
             let delay = slot.manager.on_failure(now, &mut self.rng);
             let breaker = slot.manager.breaker();
             self.logs.push(
@@ -538,6 +543,7 @@ impl Cluster {
         let slot = &mut self.servers[index];
         let breaker = slot.manager.breaker();
         let health = HealthState::from_facts(slot.session.state(), breaker);
+        slot.session.counters_mut().health_state = u64::from(health.code());
         slot.session.counters_mut().circuit_state = match breaker {
             BreakerState::Closed { .. } => 0,
             BreakerState::HalfOpen { .. } => 1,

@@ -20,6 +20,10 @@ pub enum SessionState {
     Ready,
     /// Logged in, but a heartbeat went unanswered.
     Degraded,
+    /// Logged in, but the server said it is shutting down (its `Shutdown`
+    /// event, or an answer "Asterisk is shutting down"): no new action
+    /// should go to it; pending ones end normally.
+    Draining,
     /// Shutting down: no new actions; pending ones may still end.
     Closing,
 }

@@ -35,7 +35,15 @@ pub struct ConnectionManager {
     next_attempt: Instant,
     last_attempt: Option<Instant>,
     attempts: u64,
+    /// Until then the server is restarting, as it said: failed attempts
+    /// retry at the base delay and do not count toward the breaker.
+    restarting_until: Option<Instant>,
 }
+
+/// How long a server that announced its restart is retried at the base
+/// delay before the backoff and the breaker apply again: an Asterisk
+/// restart takes seconds; two minutes covers a slow one.
+pub const RESTART_WINDOW: Duration = Duration::from_secs(120);
 
 impl ConnectionManager {
     /// A manager whose first attempt is due at `now`.
@@ -49,6 +57,7 @@ impl ConnectionManager {
             next_attempt: now,
             last_attempt: None,
             attempts: 0,
+            restarting_until: None,
         }
     }
 
@@ -75,6 +84,7 @@ impl ConnectionManager {
     pub fn on_up(&mut self) {
         self.breaker.on_success();
         self.failures = 0;
+        self.restarting_until = None;
         self.phase = Phase::Up;
     }
 
@@ -83,6 +93,14 @@ impl ConnectionManager {
     pub fn on_failure(&mut self, now: Instant, rng: &mut SeededRng) -> Duration {
         if self.phase == Phase::Stopped {
             return Duration::ZERO;
+        }
+        if self.restarting_until.is_some_and(|until| now < until) {
+            // Coming back, as it said: retry at the base delay, breaker
+            // untouched, so it is in use about a base delay after it is up.
+            let delay = self.backoff.delay(0, rng);
+            self.next_attempt = deadline_after(now, delay);
+            self.phase = Phase::Waiting;
+            return delay;
         }
         let state = self.breaker.on_failure(now);
         let delay = self.backoff.delay(self.failures, rng);
@@ -94,6 +112,12 @@ impl ConnectionManager {
         self.next_attempt = next;
         self.phase = Phase::Waiting;
         next - now
+    }
+
+    /// The server announced a restart (`Shutdown` with `Restart: True`):
+    /// for [`RESTART_WINDOW`] from `now`, failures retry at the base delay.
+    pub fn expect_restart(&mut self, now: Instant) {
+        self.restarting_until = Some(deadline_after(now, RESTART_WINDOW));
     }
 
     /// No more attempts (shutdown).

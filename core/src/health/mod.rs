@@ -14,6 +14,6 @@ mod rng;
 
 pub use backoff::{Backoff, MIN_RECONNECT_DELAY};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use manager::ConnectionManager;
+pub use manager::{ConnectionManager, RESTART_WINDOW};
 pub use monitor::HealthState;
 pub use rng::SeededRng;

@@ -16,6 +16,8 @@ pub enum HealthState {
     Disconnected,
     /// The breaker is open or probing.
     CircuitOpen,
+    /// Logged in, but the server is shutting down: not routed to.
+    Draining,
 }
 
 impl HealthState {
@@ -26,6 +28,7 @@ impl HealthState {
             (BreakerState::Open { .. } | BreakerState::HalfOpen { .. }, _) => Self::CircuitOpen,
             (_, SessionState::Ready) => Self::Healthy,
             (_, SessionState::Degraded) => Self::Degraded,
+            (_, SessionState::Draining) => Self::Draining,
             _ => Self::Disconnected,
         }
     }
@@ -37,7 +40,7 @@ impl HealthState {
     }
 
     /// The value of the `ami_circuit_state`-style gauges: 0 healthy,
-    /// 1 degraded, 2 disconnected, 3 circuit open.
+    /// 1 degraded, 2 disconnected, 3 circuit open, 4 draining.
     #[must_use]
     pub const fn code(self) -> u8 {
         match self {
@@ -45,6 +48,7 @@ impl HealthState {
             Self::Degraded => 1,
             Self::Disconnected => 2,
             Self::CircuitOpen => 3,
+            Self::Draining => 4,
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct Counters {
     pub circuit_state: u64,
     /// Actions the router sent to this server (counter).
     pub routed_actions: u64,
+    /// Times the server said it was shutting down (and was drained).
+    pub drainings: u64,
+    /// The server's health as a code (see `HealthState::code`).
+    pub health_state: u64,
 }
 
 /// Every metric of one server, labelled `server_key` and `server_host`.
@@ -184,7 +188,7 @@ struct Family {
     value: fn(&Counters) -> u64,
 }
 
-const FAMILIES: [Family; 13] = [
+const FAMILIES: [Family; 15] = [
     Family {
         name: "ami_dropped_events_total",
         kind: "counter",
@@ -262,6 +266,18 @@ const FAMILIES: [Family; 13] = [
         kind: "counter",
         help: "Actions the router sent to this server and it accepted.",
         value: |c| c.routed_actions,
+    },
+    Family {
+        name: "ami_server_drainings_total",
+        kind: "counter",
+        help: "Times the server said it was shutting down; no new action was routed to it after.",
+        value: |c| c.drainings,
+    },
+    Family {
+        name: "ami_server_health",
+        kind: "gauge",
+        help: "The server's health: 0 healthy, 1 degraded, 2 disconnected, 3 circuit open, 4 draining.",
+        value: |c| c.health_state,
     },
 ];
 

@@ -27,6 +27,9 @@ pub(crate) enum Behaviour {
     Mute,
     /// The connect stays under way until the test finishes it.
     Hold,
+    /// Logged in, and answers every action as Asterisk does while it shuts
+    /// down: `Response: Error`, `Message: Asterisk is shutting down`.
+    ShuttingDown,
 }
 
 pub(crate) struct ClusterRig {
@@ -164,7 +167,7 @@ impl ClusterRig {
                 match self.behaviour[server.0] {
                     Behaviour::Refuse => self.cluster.handle_disconnected(*server, now),
                     Behaviour::Hold => {}
-                    Behaviour::Up | Behaviour::Mute => {
+                    Behaviour::Up | Behaviour::Mute | Behaviour::ShuttingDown => {
                         self.parsers[server.0].reset();
                         self.cluster.handle_connected(*server, now);
                         self.cluster.handle_input(
@@ -218,10 +221,12 @@ impl ClusterRig {
                 "Logoff" => "Thanks for all the fish.".to_owned(),
                 other => format!("{other} done on pbx{}", server.0),
             };
-            let status = if name == "Logoff" {
-                "Goodbye"
-            } else {
-                "Success"
+            let (status, message) = match name.as_str() {
+                "Logoff" => ("Goodbye", message),
+                _ if self.behaviour[server.0] == Behaviour::ShuttingDown && !logged_in => {
+                    ("Error", "Asterisk is shutting down".to_owned())
+                }
+                _ => ("Success", message),
             };
             write!(
                 reply,

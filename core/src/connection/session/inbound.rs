@@ -72,10 +72,19 @@ impl Session {
             .outstanding
             .is_some_and(|(ping, _)| ping == sequence)
         {
-            // Only a successful answer is a pong: Asterisk answers every
-            // action with an error while it shuts down.
+            // Only a successful answer is a pong. Asterisk answers every
+            // action with an error while it shuts down: the connection is
+            // alive, and the server is draining.
             if frame.first_value().eq_ignore_ascii_case("success") {
                 return self.on_pong();
+            }
+            if Self::says_shutting_down(&frame) {
+                self.heartbeat.outstanding = None;
+                self.heartbeat.misses = 0;
+                return self.enter_draining(
+                    "a heartbeat was answered 'Asterisk is shutting down'",
+                    false,
+                );
             }
             let record = LogRecord::new(
                 Level::Warn,
@@ -93,6 +102,9 @@ impl Session {
             self.finish_shutdown(now);
             return;
         }
+        if Self::says_shutting_down(&frame) {
+            self.enter_draining("an action was answered 'Asterisk is shutting down'", false);
+        }
         match self.registry.on_response(sequence, frame, now) {
             Dispatch::Completed(completion) => self.complete(completion, now),
             Dispatch::Consumed => {}
@@ -108,6 +120,12 @@ impl Session {
     pub(super) fn on_event(&mut self, frame: Frame, now: Instant) {
         // An event naming an unsent action is not one of its list items:
         // the registry hands it back, and it goes to the application.
+        if frame.first_value().eq_ignore_ascii_case("shutdown") {
+            let restart = frame
+                .get("restart")
+                .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+            self.enter_draining("the server sent its Shutdown event", restart);
+        }
         let event = match self.sequence_of(&frame) {
             Some(sequence) => match self.registry.on_event(sequence, frame, now) {
                 Dispatch::Completed(completion) => return self.complete(completion, now),

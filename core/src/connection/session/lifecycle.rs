@@ -19,7 +19,10 @@ impl Session {
     }
 
     pub(super) const fn is_logged_in(&self) -> bool {
-        matches!(self.state, SessionState::Ready | SessionState::Degraded)
+        matches!(
+            self.state,
+            SessionState::Ready | SessionState::Degraded | SessionState::Draining
+        )
     }
 
     pub(super) fn log(&mut self, record: LogRecord) {
@@ -84,6 +87,27 @@ impl Session {
         appended
     }
 
+    /// The server said it is shutting down: no new action goes to it (the
+    /// cluster stops routing here); what is pending ends normally. A
+    /// `Restart: True` says it is coming back, so reconnects start again
+    /// from the base delay.
+    pub(super) fn enter_draining(&mut self, why: &'static str, restart: bool) {
+        self.restart_expected |= restart;
+        if self.state == SessionState::Draining || !self.is_logged_in() {
+            return;
+        }
+        self.state = SessionState::Draining;
+        self.metrics.counters.drainings += 1;
+        self.log(
+            LogRecord::new(
+                Level::Warn,
+                "server is shutting down; draining (no new actions)",
+            )
+            .text("because", why)
+            .count("pending", self.registry.len() as u64),
+        );
+    }
+
     pub(super) fn on_pong(&mut self) {
         self.heartbeat.outstanding = None;
         self.heartbeat.misses = 0;
@@ -103,7 +127,9 @@ impl Session {
         self.heartbeat.outstanding = None;
         self.heartbeat.misses += 1;
         self.metrics.counters.heartbeat_failures += 1;
-        self.state = SessionState::Degraded;
+        if self.state != SessionState::Draining {
+            self.state = SessionState::Degraded;
+        }
         self.log(record.count("misses", u64::from(self.heartbeat.misses)));
         if self.heartbeat.misses >= self.config.heartbeat_max_misses {
             self.request_close(CloseReason::HeartbeatDead);
@@ -210,6 +236,15 @@ impl Session {
         self.handshake = Handshake::Idle;
         self.heartbeat = Heartbeat::default();
         self.state = SessionState::Disconnected;
+    }
+
+    /// Whether an answer says the server is shutting down (Asterisk
+    /// answers every action so while it waits for calls to end).
+    pub(super) fn says_shutting_down(frame: &crate::protocol::Frame) -> bool {
+        !frame.first_value().eq_ignore_ascii_case("success")
+            && frame
+                .get("message")
+                .is_some_and(|message| message.eq_ignore_ascii_case("asterisk is shutting down"))
     }
 
     /// Ends every pending action with `error`, in sequence order.

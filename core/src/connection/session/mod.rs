@@ -98,6 +98,9 @@ pub struct Session {
     next_drop_report: Option<Instant>,
     /// Parser items of one input, reused.
     scratch: Vec<Item>,
+    /// The server's `Shutdown` event said `Restart: True`: it is coming
+    /// back. Kept until the cluster reads it at the disconnect.
+    restart_expected: bool,
     /// Login, Challenge, heartbeat Ping and Logoff sequences written to
     /// the buffer but not yet to the socket (at most a few): an answer
     /// naming one of them is forged or stray.
@@ -134,6 +137,7 @@ impl Session {
             next_drop_report: None,
             scratch: Vec::new(),
             unsent_control: Vec::new(),
+            restart_expected: false,
         })
     }
 
@@ -197,6 +201,7 @@ impl Session {
             return;
         }
         self.parser.reset();
+        self.restart_expected = false;
         self.state = SessionState::AwaitingBanner;
         self.handshake = Handshake::AwaitBanner {
             deadline: deadline_after(now, self.config.banner_timeout),
@@ -484,6 +489,12 @@ impl Session {
         // Final: every buffer goes now, not at the disconnect.
         self.terminate();
         self.refresh_gauges();
+    }
+
+    /// Whether the server announced a restart (`Shutdown` with `Restart:
+    /// True`) on the connection that just ended; reading it clears it.
+    pub fn take_restart_expected(&mut self) -> bool {
+        std::mem::take(&mut self.restart_expected)
     }
 
     /// Whether events wait in the queue.
