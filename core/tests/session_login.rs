@@ -151,6 +151,49 @@ fn refused_login_is_a_typed_failure_and_closes_without_retrying() {
 }
 
 #[test]
+fn login_failures_are_counted_by_reason_and_logged_once_per_streak() {
+    use apn_ami_core::observe::{Level, LoginFailure, render_prometheus};
+    let mut rig = Rig::new(config(AuthMethod::Plain));
+    let refusals = [
+        "Authentication failed",
+        "Authentication failed",
+        "Authentication failed",
+        "Permission denied",
+        "Events value not understood",
+    ];
+    for message in refusals {
+        rig.connect();
+        rig.server_says("Asterisk Call Manager/11.0.0\r\n");
+        let login = rig.written();
+        let id = login[0].action_id().unwrap().to_string();
+        rig.server_says(&format!(
+            "Response: Error\r\nActionID: {id}\r\nMessage: {message}\r\n\r\n"
+        ));
+    }
+    let metrics = rig.session.metrics();
+    assert_eq!(metrics.login_failures(LoginFailure::Authentication), 3);
+    assert_eq!(metrics.login_failures(LoginFailure::Permission), 1);
+    assert_eq!(metrics.login_failures(LoginFailure::Other), 1);
+    let text = render_prometheus(&[metrics]);
+    assert!(
+        text.contains("ami_login_failures_total{server_key=\"pbx1\",server_host=\"127.0.0.1:5038\",reason=\"authentication\"} 3"),
+        "{text}"
+    );
+    let errors = rig
+        .logs
+        .iter()
+        .filter(|r| r.message == "login failed" && r.level == Level::Error)
+        .count();
+    assert_eq!(errors, 1, "one error line per streak, the rest at debug");
+    rig.log_in();
+    assert!(
+        rig.logs
+            .iter()
+            .any(|r| r.message == "logged in after failed logins")
+    );
+}
+
+#[test]
 fn refused_challenge_fails_the_login() {
     let mut rig = Rig::new(config(AuthMethod::Md5));
     rig.connect();

@@ -71,6 +71,48 @@ impl Outcome {
     }
 }
 
+/// Why a login was refused, as the `reason` label of
+/// `ami_login_failures_total`, classed from Asterisk's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginFailure {
+    /// Wrong user or secret (`Authentication failed`).
+    Authentication,
+    /// The user may not do this (a permission, an ACL, a refused `Events`).
+    Permission,
+    /// Anything else.
+    Other,
+}
+
+impl LoginFailure {
+    const ALL: [Self; 3] = [Self::Authentication, Self::Permission, Self::Other];
+
+    /// The class of a refusal with this message.
+    #[must_use]
+    pub fn classify(message: &str) -> Self {
+        let message = message.to_ascii_lowercase();
+        if message.contains("authentication") {
+            Self::Authentication
+        } else if ["permission", "denied", "not allowed"]
+            .iter()
+            .any(|word| message.contains(word))
+        {
+            Self::Permission
+        } else {
+            Self::Other
+        }
+    }
+
+    /// The label value.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Authentication => "authentication",
+            Self::Permission => "permission",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// Counters and gauges of one server that the session updates directly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -114,6 +156,7 @@ pub struct ServerMetrics {
     latency_count: u64,
     latency_sum_us: u64,
     outcomes: [u64; Outcome::ALL.len()],
+    login_failures: [u64; LoginFailure::ALL.len()],
     /// The counters and gauges the session sets.
     pub counters: Counters,
 }
@@ -135,8 +178,20 @@ impl ServerMetrics {
             latency_count: 0,
             latency_sum_us: 0,
             outcomes: [0; Outcome::ALL.len()],
+            login_failures: [0; LoginFailure::ALL.len()],
             counters: Counters::default(),
         }
+    }
+
+    /// Counts a refused login by its class.
+    pub const fn record_login_failure(&mut self, reason: LoginFailure) {
+        self.login_failures[reason as usize] += 1;
+    }
+
+    /// Logins refused for `reason`.
+    #[must_use]
+    pub const fn login_failures(&self, reason: LoginFailure) -> u64 {
+        self.login_failures[reason as usize]
     }
 
     /// Records how an action ended and how long it took.
@@ -313,6 +368,23 @@ pub fn render_prometheus(servers: &[&ServerMetrics]) -> String {
                 server.labels,
                 outcome.label(),
                 server.actions(outcome)
+            );
+        }
+    }
+    header(
+        &mut out,
+        "ami_login_failures_total",
+        "counter",
+        "Logins the server refused, by reason (authentication, permission, other).",
+    );
+    for server in servers {
+        for reason in LoginFailure::ALL {
+            let _infallible = writeln!(
+                out,
+                "ami_login_failures_total{{{},reason=\"{}\"}} {}",
+                server.labels,
+                reason.label(),
+                server.login_failures(reason)
             );
         }
     }

@@ -14,6 +14,6 @@ mod redact;
 mod secret;
 
 pub use log::{FieldValue, Level, LogQueue, LogRecord};
-pub use metrics::{Counters, Outcome, ServerMetrics, render_prometheus};
+pub use metrics::{Counters, LoginFailure, Outcome, ServerMetrics, render_prometheus};
 pub use redact::Redactor;
 pub use secret::{MASK, Secret};

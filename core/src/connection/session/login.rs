@@ -9,7 +9,7 @@ use crate::connection::config::AuthMethod;
 use crate::connection::handshake;
 use crate::connection::state::{CloseReason, SessionOutput, SessionState};
 use crate::correlation::AmiError;
-use crate::observe::{Level, LogRecord};
+use crate::observe::{Level, LogRecord, LoginFailure};
 use crate::protocol::Frame;
 
 impl Session {
@@ -52,6 +52,13 @@ impl Session {
         }
         self.handshake = Handshake::Idle;
         self.state = SessionState::Ready;
+        if self.login_failures_in_a_row > 1 {
+            self.log(
+                LogRecord::new(Level::Info, "logged in after failed logins")
+                    .count("failed", u64::from(self.login_failures_in_a_row)),
+            );
+        }
+        self.login_failures_in_a_row = 0;
         self.heartbeat = Heartbeat {
             next_ping: Some(deadline_after(now, self.config.heartbeat_interval)),
             ..Heartbeat::default()
@@ -64,7 +71,22 @@ impl Session {
     }
 
     pub(super) fn login_failed(&mut self, message: &str, now: Instant) {
-        self.log(LogRecord::new(Level::Error, "login failed").text("message", message));
+        let reason = LoginFailure::classify(message);
+        self.metrics.record_login_failure(reason);
+        self.login_failures_in_a_row += 1;
+        // Once per streak at error level: a wrong secret retried with
+        // backoff would otherwise log the same line for hours.
+        let level = if self.login_failures_in_a_row == 1 {
+            Level::Error
+        } else {
+            Level::Debug
+        };
+        self.log(
+            LogRecord::new(level, "login failed")
+                .text("message", message)
+                .text("reason", reason.label())
+                .count("in_a_row", u64::from(self.login_failures_in_a_row)),
+        );
         self.push_output(SessionOutput::LoginFailed {
             message: message.to_owned(),
         });

@@ -98,6 +98,8 @@ pub struct Session {
     next_drop_report: Option<Instant>,
     /// Parser items of one input, reused.
     scratch: Vec<Item>,
+    /// Logins refused since the last success (a streak is logged once).
+    login_failures_in_a_row: u32,
     /// The server's `Shutdown` event said `Restart: True`: it is coming
     /// back. Kept until the cluster reads it at the disconnect.
     restart_expected: bool,
@@ -138,6 +140,7 @@ impl Session {
             scratch: Vec::new(),
             unsent_control: Vec::new(),
             restart_expected: false,
+            login_failures_in_a_row: 0,
         })
     }
 
