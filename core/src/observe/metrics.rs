@@ -354,40 +354,18 @@ const FAMILIES: [Family; 15] = [
 pub fn render_prometheus(servers: &[&ServerMetrics]) -> String {
     let mut out = String::new();
     render_latency(&mut out, servers);
-    header(
-        &mut out,
-        "ami_actions_total",
-        "counter",
-        "Actions ended, by outcome.",
-    );
-    for server in servers {
-        for outcome in Outcome::ALL {
-            let _infallible = writeln!(
-                out,
-                "ami_actions_total{{{},outcome=\"{}\"}} {}",
-                server.labels,
-                outcome.label(),
-                server.actions(outcome)
-            );
-        }
-    }
-    header(
-        &mut out,
+    let outcomes = Outcome::ALL.map(|outcome| (outcome.label(), outcome.index()));
+    let counts = |server: &ServerMetrics, index: usize| server.outcomes[index];
+    let counter = ("ami_actions_total", "Actions ended, by outcome.", "outcome");
+    render_by_label(&mut out, servers, counter, &outcomes, counts);
+    let reasons = LoginFailure::ALL.map(|reason| (reason.label(), reason as usize));
+    let counts = |server: &ServerMetrics, index: usize| server.login_failures[index];
+    let counter = (
         "ami_login_failures_total",
-        "counter",
         "Logins the server refused, by reason (authentication, permission, other).",
+        "reason",
     );
-    for server in servers {
-        for reason in LoginFailure::ALL {
-            let _infallible = writeln!(
-                out,
-                "ami_login_failures_total{{{},reason=\"{}\"}} {}",
-                server.labels,
-                reason.label(),
-                server.login_failures(reason)
-            );
-        }
-    }
+    render_by_label(&mut out, servers, counter, &reasons, counts);
     for family in &FAMILIES {
         header(&mut out, family.name, family.kind, family.help);
         for server in servers {
@@ -401,6 +379,29 @@ pub fn render_prometheus(servers: &[&ServerMetrics]) -> String {
         }
     }
     out
+}
+
+/// A counter with one sample per server and value of one label:
+/// `(name, help, label)`, the label's `(value, index)` pairs, and how to
+/// read a server's count at an index.
+fn render_by_label(
+    out: &mut String,
+    servers: &[&ServerMetrics],
+    (name, help, label): (&str, &str, &str),
+    values: &[(&str, usize)],
+    count: impl Fn(&ServerMetrics, usize) -> u64,
+) {
+    header(out, name, "counter", help);
+    for server in servers {
+        for &(value, index) in values {
+            let _infallible = writeln!(
+                out,
+                "{name}{{{},{label}=\"{value}\"}} {}",
+                server.labels,
+                count(server, index)
+            );
+        }
+    }
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
