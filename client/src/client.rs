@@ -257,7 +257,10 @@ impl Client {
     /// and waits for its whole answer (a list with its items). It ends
     /// exactly once: with the response, even an `Error` one, or an
     /// [`AmiError`] (timeout, connection lost, rejected, no healthy server,
-    /// shutting down).
+    /// shutting down). Until a first server has logged in, an action waits
+    /// for one, up to its own timeout, so a client can be used as soon as
+    /// it is started; [`SubmitOptions::wait_for_server`] chooses otherwise,
+    /// at start-up or later on.
     ///
     /// # Errors
     /// [`AmiError`] when no answer came.

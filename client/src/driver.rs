@@ -259,9 +259,15 @@ impl<T: Timer> Driver<T> {
             Command::Submit {
                 action,
                 target,
-                options,
+                mut options,
                 reply,
             } => {
+                // Until a first server has logged in, an action waits for
+                // one (up to its own timeout) instead of failing at once:
+                // an application may start the client and send straight
+                // away. After that, an unavailable server is an error.
+                let waits = !self.cluster.ever_logged_in();
+                options.wait_for_server = options.wait_for_server.or(Some(waits));
                 let route = match &target {
                     Target::Any => Route::Any,
                     Target::Key(key) => Route::Key(key),

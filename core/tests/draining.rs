@@ -1,7 +1,8 @@
 //! A server that says it is shutting down is drained: no new action is
 //! routed to it, what is pending ends normally, its health says so in
 //! metrics and logs, and a `Restart: True` makes the next attempts retry at
-//! the base delay so the server is used again soon after it answers.
+//! the base delay so the server is used again soon after it answers. And
+//! before any server is up, an action may wait for one.
 
 #[path = "support/cluster_rig.rs"]
 mod cluster_rig;
@@ -11,8 +12,9 @@ mod frames;
 mod rig;
 
 use apn_ami_core::cluster::{Route, Routing, ServerId};
-use apn_ami_core::connection::{AuthMethod, SessionState};
+use apn_ami_core::connection::{AuthMethod, SessionState, SubmitOptions};
 use apn_ami_core::health::HealthState;
+use apn_ami_core::protocol::Action;
 use cluster_rig::{Behaviour, ClusterRig, cluster_config};
 use rig::{Rig, config};
 
@@ -155,4 +157,70 @@ fn a_heartbeat_answered_shutting_down_drains_without_a_miss() {
         "Response: Error\r\nActionID: {id}\r\nMessage: Asterisk is shutting down\r\n\r\n"
     ));
     assert_eq!(rig.session.state(), SessionState::Draining);
+}
+
+#[test]
+fn an_action_that_may_wait_is_answered_after_the_first_login() {
+    let mut rig = ClusterRig::new(cluster_config(1, Routing::RoundRobin), 4);
+    rig.behaviour[0] = Behaviour::Hold;
+    rig.tick(0);
+    assert_eq!(
+        rig.ping(Route::Any).unwrap_err(),
+        apn_ami_core::correlation::AmiError::NoHealthyServer,
+        "fail-fast stays the default"
+    );
+    let now = rig.now();
+    let waiting = SubmitOptions {
+        wait_for_server: Some(true),
+        ..SubmitOptions::default()
+    };
+    let handle = rig
+        .cluster
+        .submit(Action::new("Ping").unwrap(), Route::Any, waiting, now)
+        .expect("it waits for a server");
+    rig.pump();
+    assert!(rig.completed.is_empty());
+    // The connect under way completes; the login goes first, then it.
+    rig.behaviour[0] = Behaviour::Up;
+    rig.cluster.handle_connected(ServerId(0), now);
+    rig.cluster
+        .handle_input(ServerId(0), b"Asterisk Call Manager/11.0.0\r\n", now);
+    rig.pump();
+    assert_eq!(rig.completed.len(), 1);
+    assert_eq!(rig.completed[0].0, handle);
+    assert!(
+        rig.completed[0]
+            .1
+            .as_ref()
+            .is_ok_and(|s| s.starts_with("Success"))
+    );
+}
+
+#[test]
+fn an_action_waiting_for_a_server_that_never_comes_times_out_once() {
+    let mut rig = ClusterRig::new(cluster_config(1, Routing::RoundRobin), 4);
+    rig.behaviour[0] = Behaviour::Refuse;
+    rig.tick(0);
+    let now = rig.now();
+    let waiting = SubmitOptions {
+        wait_for_server: Some(true),
+        timeout: Some(std::time::Duration::from_secs(10)),
+        ..SubmitOptions::default()
+    };
+    let handle = rig
+        .cluster
+        .submit(Action::new("Ping").unwrap(), Route::Any, waiting, now)
+        .expect("it waits for a server");
+    rig.run_until(9_999);
+    assert!(rig.completed.is_empty(), "refused connects do not end it");
+    assert!(rig.connects.len() > 3, "the server was retried meanwhile");
+    rig.run_until(60_000);
+    assert_eq!(rig.completed.len(), 1, "{:?}", rig.completed);
+    assert_eq!(rig.completed[0].0, handle);
+    assert_eq!(
+        rig.completed[0].1,
+        Err(apn_ami_core::correlation::AmiError::Timeout {
+            after: std::time::Duration::from_secs(10)
+        })
+    );
 }

@@ -81,6 +81,7 @@ enum Op {
         name: u8,
         timeout_ms: Option<u32>,
         strategy: Option<u8>,
+        wait: Option<bool>,
     },
     Shutdown,
 }
@@ -283,6 +284,7 @@ impl Run {
                 name,
                 timeout_ms,
                 strategy,
+                wait,
             } => {
                 let action = Action::new(NAMES[usize::from(name) % NAMES.len()]).expect("valid");
                 let key = [route];
@@ -304,6 +306,7 @@ impl Run {
                         1 => CompletionStrategy::List,
                         _ => CompletionStrategy::Follows,
                     }),
+                    wait_for_server: wait,
                 };
                 if let Ok(handle) = self.cluster.submit(action, route, options, now) {
                     assert!(

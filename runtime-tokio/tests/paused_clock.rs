@@ -201,3 +201,50 @@ async fn lists_resolve_with_their_items_and_a_huge_one_stops_at_its_cap() {
     assert!(client.send(ping()).await.expect("answered").is_success());
     client.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn actions_sent_at_start_wait_for_the_first_login_then_fail_fast_after() {
+    let node = node();
+    let mut config = ClientConfig::new(vec![server("a")]);
+    config.seed = Some(3);
+    let client = start(&config, &[("a", &node)]);
+    // No ready() first: sent the moment the client exists.
+    let answers = futures_join(&client).await;
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(apn_ami_tokio::Response::is_success)),
+        "{answers:?}"
+    );
+
+    // Once it has been up, an unavailable server is an error at once.
+    node.refuse_connections(true);
+    node.drop_connection();
+    for _ in 0..100 {
+        if health_of(&client).await != HealthState::Healthy {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    assert_eq!(
+        client.send(ping()).await.map(|r| r.is_success()),
+        Err(AmiError::NoHealthyServer)
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "no waiting");
+    client.shutdown().await;
+}
+
+async fn futures_join(client: &Client) -> Vec<Result<apn_ami_tokio::Response, AmiError>> {
+    let sends: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.send(ping()).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for send in sends {
+        answers.push(send.await.expect("the task ran"));
+    }
+    answers
+}

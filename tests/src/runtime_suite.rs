@@ -183,8 +183,30 @@ pub async fn plain_and_md5_logins_and_a_wrong_secret<R: Runtime>() {
         ),
         other => panic!("expected an authentication failure, got {other:?}"),
     }
+    // Never logged in: by default an action waits for a server up to its
+    // own timeout; fail-fast is asked for explicitly.
+    let waiting = apn_ami_core::connection::SubmitOptions {
+        timeout: Some(Duration::from_millis(300)),
+        ..apn_ami_core::connection::SubmitOptions::default()
+    };
     assert_eq!(
-        client.send(ping()).await.map(|r| r.is_success()),
+        client
+            .send_with(ping(), apn_ami_client::Target::Any, waiting)
+            .await
+            .map(|r| r.is_success()),
+        Err(AmiError::Timeout {
+            after: Duration::from_millis(300)
+        })
+    );
+    let fail_fast = apn_ami_core::connection::SubmitOptions {
+        wait_for_server: Some(false),
+        ..apn_ami_core::connection::SubmitOptions::default()
+    };
+    assert_eq!(
+        client
+            .send_with(ping(), apn_ami_client::Target::Any, fail_fast)
+            .await
+            .map(|r| r.is_success()),
         Err(AmiError::NoHealthyServer)
     );
     client.shutdown().await;

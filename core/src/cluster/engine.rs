@@ -120,6 +120,11 @@ pub struct Cluster {
     no_healthy_server: u64,
     /// Which servers may take an action, kept as health changes.
     eligible: Vec<bool>,
+    /// Whether any server has logged in since the cluster was built.
+    ever_logged_in: bool,
+    /// Which servers may queue an action until they log in (not logged in,
+    /// not draining, not shut down), kept as health changes.
+    waitable: Vec<bool>,
     /// Servers with bytes, events or log records waiting, in turn.
     transmits: Turns,
     events: Turns,
@@ -167,6 +172,8 @@ impl Cluster {
             shutting_down: false,
             no_healthy_server: 0,
             eligible: vec![false; count],
+            waitable: vec![false; count],
+            ever_logged_in: false,
             transmits: Turns::default(),
             events: Turns::default(),
             server_logs: Turns::default(),
@@ -203,6 +210,13 @@ impl Cluster {
     #[must_use]
     pub fn session(&self, server: ServerId) -> Option<&Session> {
         self.servers.get(server.0).map(|s| &s.session)
+    }
+
+    /// Whether any server has logged in since the cluster was built (a
+    /// runtime lets actions wait for a server until then).
+    #[must_use]
+    pub const fn ever_logged_in(&self) -> bool {
+        self.ever_logged_in
     }
 
     /// Actions refused because no server was eligible.
@@ -324,6 +338,7 @@ impl Cluster {
             Route::Server(ServerId(index)) => match self.servers.get(index).map(|s| s.health) {
                 None => return Err(AmiError::UnknownServer { index }),
                 Some(HealthState::Healthy) => index,
+                Some(_) if options.wait_for_server == Some(true) && self.waitable[index] => index,
                 Some(HealthState::CircuitOpen) => return Err(AmiError::CircuitOpen),
                 Some(_) => return Err(AmiError::ServerUnavailable),
             },
@@ -332,7 +347,14 @@ impl Cluster {
                     Route::Key(key) => Some(key),
                     _ => None,
                 };
-                let Some(index) = self.router.choose(&self.eligible, key) else {
+                let chosen = self.router.choose(&self.eligible, key).or_else(|| {
+                    // Nobody can take it now: with `wait_for_server`, a
+                    // server that is not logged in yet queues it.
+                    (options.wait_for_server == Some(true))
+                        .then(|| self.router.choose(&self.waitable, key))
+                        .flatten()
+                });
+                let Some(index) = chosen else {
                     self.no_healthy_server += 1;
                     self.logs.push(
                         LogRecord::new(Level::Warn, "no healthy server for an action")
@@ -506,6 +528,7 @@ impl Cluster {
                 }
                 SessionOutput::LoggedIn => {
                     slot.manager.on_up();
+                    self.ever_logged_in = true;
                     continue;
                 }
                 SessionOutput::Event(_) => continue,
@@ -562,6 +585,8 @@ impl Cluster {
             slot.health = health;
         }
         self.eligible[index] = health.is_eligible();
+        self.waitable[index] = !self.shutting_down
+            && matches!(health, HealthState::Disconnected | HealthState::CircuitOpen);
     }
 
     fn check_memory(&mut self, now: Instant) {

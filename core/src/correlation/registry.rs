@@ -315,14 +315,33 @@ impl PendingRegistry {
 
     /// Ends every entry with `error` (the connection was lost, or the
     /// shutdown's grace period ended), in sequence order, and frees them.
-    pub fn fail_all(&mut self, error: &AmiError, now: Instant, mut sink: impl FnMut(Completion)) {
-        while let Some((&sequence, _)) = self.entries.first_key_value() {
+    pub fn fail_all(&mut self, error: &AmiError, now: Instant, sink: impl FnMut(Completion)) {
+        self.fail_all_except(error, now, |_| false, sink);
+        self.entries = BTreeMap::new();
+        self.deadlines = BTreeSet::new();
+    }
+
+    /// Ends with `error`, in sequence order, every entry but those `keep`
+    /// names (actions never written, which can still wait for the next
+    /// connection until their own deadline).
+    pub fn fail_all_except(
+        &mut self,
+        error: &AmiError,
+        now: Instant,
+        keep: impl Fn(u64) -> bool,
+        mut sink: impl FnMut(Completion),
+    ) {
+        let ending: Vec<u64> = self
+            .entries
+            .keys()
+            .copied()
+            .filter(|&sequence| !keep(sequence))
+            .collect();
+        for sequence in ending {
             if let Some(completion) = self.end_with(sequence, now, |_| error.clone()) {
                 sink(completion);
             }
         }
-        self.entries = BTreeMap::new();
-        self.deadlines = BTreeSet::new();
     }
 
     /// Removes an entry and reports its failure, unless it already reported

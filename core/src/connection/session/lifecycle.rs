@@ -226,10 +226,18 @@ impl Session {
 
     /// The connection is gone (or given up): every pending action ends with
     /// `error`, the buffers are cleared, the timers stop.
+    ///
+    /// Actions still in the queue were never written: unless the session is
+    /// ending for good, they keep waiting for the next login (or their own
+    /// deadline). Nothing that may have reached the server is replayed.
     pub(super) fn lose_connection(&mut self, error: &AmiError, now: Instant) {
         self.end_drop_burst("connection closed");
-        self.fail_pending(error, now);
-        self.clear_queue();
+        if self.shutdown.is_some() {
+            self.fail_pending(error, now);
+            self.clear_queue();
+        } else {
+            self.fail_all_but_queued(error, now);
+        }
         self.outbound.terminate();
         self.unsent_control.clear();
         self.parser.reset();
@@ -252,6 +260,22 @@ impl Session {
         let mut ended = Vec::new();
         self.registry
             .fail_all(error, now, |completion| ended.push(completion));
+        for completion in ended {
+            self.complete(completion, now);
+        }
+    }
+
+    fn fail_all_but_queued(&mut self, error: &AmiError, now: Instant) {
+        let mut ended = Vec::new();
+        // The queue is in submit order, so in sequence order.
+        let queued = &self.queued;
+        let is_queued = |sequence: u64| {
+            queued
+                .binary_search_by_key(&sequence, |(queued, _)| *queued)
+                .is_ok()
+        };
+        self.registry
+            .fail_all_except(error, now, is_queued, |completion| ended.push(completion));
         for completion in ended {
             self.complete(completion, now);
         }
