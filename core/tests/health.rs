@@ -362,3 +362,36 @@ fn attempts_are_never_closer_than_the_floor_over_random_histories() {
         assert!(attempts.len() > 5, "seed {seed}: the history made attempts");
     }
 }
+
+#[test]
+fn a_restart_announced_while_a_probe_is_out_retries_at_the_base_delay() {
+    let t0 = epoch();
+    let config = BreakerConfig {
+        failure_threshold: 2,
+        ..BreakerConfig::default()
+    };
+    let mut manager = ConnectionManager::new(Backoff::default(), config, t0);
+    let mut rng = SeededRng::new(5);
+    let mut now = t0;
+    // Fail until the breaker opens, wait it out: one probe goes out.
+    let mut probes = 0;
+    for _ in 0..200 {
+        if manager.poll_attempt(now) {
+            if matches!(manager.breaker(), BreakerState::HalfOpen { .. }) {
+                probes += 1;
+                break;
+            }
+            manager.on_failure(now, &mut rng);
+        }
+        now += Duration::from_millis(250);
+    }
+    assert_eq!(probes, 1, "a half-open probe is out");
+    // The probe's connection carries a Shutdown with Restart: True, then closes.
+    manager.expect_restart(now);
+    let delay = manager.on_failure(now, &mut rng);
+    assert!(delay <= Backoff::default().base, "{delay:?}");
+    assert!(
+        manager.poll_attempt(now + delay),
+        "the next attempt goes out at the base delay; the breaker does not hold it"
+    );
+}

@@ -93,6 +93,16 @@ pub struct NodeStats {
     pub events: u64,
     /// `Logoff` actions received.
     pub logoffs: u64,
+    /// Actions answered "Asterisk is shutting down".
+    pub shutting_down_answers: u64,
+}
+
+/// Whether the node is running or stopping gracefully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    Running,
+    /// Waiting for calls to end: every action gets "shutting down".
+    Draining,
 }
 
 /// Something the node will send later.
@@ -124,6 +134,8 @@ pub struct FakeAsterisk {
     /// The latest actions received, for a log (oldest dropped past
     /// [`RECEIVED_KEPT`]).
     received: std::collections::VecDeque<String>,
+    /// Shutting down gracefully: every action is answered with an error.
+    stopping: Stopping,
 }
 
 /// How many received actions [`FakeAsterisk::take_received`] keeps.
@@ -170,7 +182,31 @@ impl FakeAsterisk {
             stats: NodeStats::default(),
             lines: LineTracker::START,
             received: std::collections::VecDeque::new(),
+            stopping: Stopping::Running,
         }
+    }
+
+    /// `core stop gracefully`: from now on every action of a logged-in
+    /// client is answered `Response: Error` / `Message: Asterisk is
+    /// shutting down`, as Asterisk does while it waits for calls to end.
+    pub fn begin_shutdown(&mut self) {
+        self.stopping = Stopping::Draining;
+    }
+
+    /// The calls have ended: `Event: Shutdown` (with `Restart: True` or
+    /// `False`) goes out, then the connection closes, as Asterisk's last
+    /// words before its socket dies.
+    pub fn finish_shutdown(&mut self, restart: bool) {
+        self.stopping = Stopping::Running;
+        if !self.connected {
+            return;
+        }
+        let restart = if restart { "True" } else { "False" };
+        let event = format!(
+            "Event: Shutdown\r\nPrivilege: system,all\r\nShutdown: Cleanly\r\nRestart: {restart}\r\n\r\n"
+        );
+        self.send(event.as_bytes());
+        self.close_requested = true;
     }
 
     /// The actions received since the last call, one line each (`Ping
@@ -370,6 +406,32 @@ impl FakeAsterisk {
         later.into_iter().chain(auth).min()
     }
 
+    /// Why Asterisk would answer this action with an error before running
+    /// it: its limits, no login yet, or a shutdown under way.
+    fn refusal(&mut self, action: &Frame, name: &str) -> Option<&'static str> {
+        // Asterisk's own limits: 1022-byte lines, 128 lines per action.
+        let longest = action
+            .headers()
+            .map(|(key, value)| key.len() + 2 + value.len())
+            .max()
+            .unwrap_or(0);
+        if longest > 1022 {
+            return Some("Failed to parse message: line too long");
+        }
+        if action.len() > 128 {
+            return Some("Too many lines in message");
+        }
+        if !self.logged_in && !matches!(name, "login" | "challenge" | "logoff") {
+            self.stats.actions_before_login += 1;
+            return Some("Permission denied");
+        }
+        if self.stopping == Stopping::Draining && name != "logoff" {
+            self.stats.shutting_down_answers += 1;
+            return Some("Asterisk is shutting down");
+        }
+        None
+    }
+
     fn on_action(&mut self, action: &Frame, now: Instant) {
         let name = action.first_value().to_string().to_ascii_lowercase();
         let id = action.action_id().map(|id| id.to_string());
@@ -380,28 +442,10 @@ impl FakeAsterisk {
         if self.config.mute {
             return;
         }
-        // Asterisk's own limits: 1022-byte lines, 128 lines per action.
-        let longest = action
-            .headers()
-            .map(|(key, value)| key.len() + 2 + value.len())
-            .max()
-            .unwrap_or(0);
-        if longest > 1022 {
-            self.reply(now, format!("Response: Error\r\n{id_line}Message: Failed to parse message: line too long\r\n\r\n"));
-            return;
-        }
-        if action.len() > 128 {
+        if let Some(message) = self.refusal(action, &name) {
             self.reply(
                 now,
-                format!("Response: Error\r\n{id_line}Message: Too many lines in message\r\n\r\n"),
-            );
-            return;
-        }
-        if !self.logged_in && !matches!(name.as_str(), "login" | "challenge" | "logoff") {
-            self.stats.actions_before_login += 1;
-            self.reply(
-                now,
-                format!("Response: Error\r\n{id_line}Message: Permission denied\r\n\r\n"),
+                format!("Response: Error\r\n{id_line}Message: {message}\r\n\r\n"),
             );
             return;
         }

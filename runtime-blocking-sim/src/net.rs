@@ -157,6 +157,13 @@ impl Link {
             .min()
     }
 
+    /// Whether every byte the node wrote has reached the client (a node's
+    /// own close comes after its last bytes, as TCP's FIN does).
+    #[must_use]
+    pub fn delivered_to_client(&self) -> bool {
+        self.to_client.segments.is_empty()
+    }
+
     /// Cuts the link (or heals it).
     pub fn set_partitioned(&mut self, partitioned: bool) {
         self.partitioned = partitioned;

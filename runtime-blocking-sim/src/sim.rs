@@ -33,6 +33,11 @@ pub enum Fault {
     Stall(usize, Duration),
     /// The node writes half a frame and closes the connection.
     CloseMidFrame(usize),
+    /// `core stop gracefully`: the node answers every action "Asterisk is
+    /// shutting down" for the first duration (calls ending), then sends its
+    /// `Shutdown` event (`Restart:` the flag) and closes, and refuses
+    /// connections for the second duration before it is back.
+    GracefulStop(usize, Duration, Duration, bool),
 }
 
 /// Everything one seed decides: the faults and their times.
@@ -64,12 +69,16 @@ impl FaultPlan {
             .map(|_| {
                 let at = rng.up_to(window_ms);
                 let length = Duration::from_millis(500 + rng.up_to(20_000));
-                let fault = match rng.up_to(5) {
+                let fault = match rng.up_to(6) {
                     0 => Fault::Reset(node(&mut rng)),
                     1 => Fault::Partition(node(&mut rng), length),
                     2 => Fault::Mute(node(&mut rng), length),
                     3 => Fault::Stall(node(&mut rng), length),
                     4 => Fault::CloseMidFrame(node(&mut rng)),
+                    5 => {
+                        let down = Duration::from_millis(500 + rng.up_to(10_000));
+                        Fault::GracefulStop(node(&mut rng), length, down, rng.up_to(1) == 0)
+                    }
                     _ => Fault::Crash(node(&mut rng), length),
                 };
                 (at, fault)
@@ -177,6 +186,9 @@ pub struct Sim {
     connected: Vec<bool>,
     /// Crashed nodes refuse connections until then.
     down_until: Vec<Option<Instant>>,
+    /// Nodes stopping gracefully: when their calls have ended, how long
+    /// they stay down, and whether they announce a restart.
+    stop_at: Vec<Option<(Instant, Duration, bool)>>,
     mute_until: Vec<Option<Instant>>,
     partition_until: Vec<Option<Instant>>,
     stall_until: Vec<Option<Instant>>,
@@ -254,6 +266,7 @@ impl Sim {
             links: (0..config.nodes).map(|_| Link::new(config.link)).collect(),
             connected: vec![false; config.nodes],
             down_until: vec![None; config.nodes],
+            stop_at: vec![None; config.nodes],
             mute_until: vec![None; config.nodes],
             partition_until: vec![None; config.nodes],
             stall_until: vec![None; config.nodes],
@@ -430,7 +443,8 @@ impl Sim {
             .chain(&self.partition_until)
             .chain(&self.stall_until)
             .flatten()
-            .copied();
+            .copied()
+            .chain(self.stop_at.iter().flatten().map(|&(at, _, _)| at));
         [self.cluster.poll_timeout(), faults]
             .into_iter()
             .flatten()
@@ -456,6 +470,14 @@ impl Sim {
             if self.partition_until[index].is_some_and(|until| now >= until) {
                 self.partition_until[index] = None;
                 self.links[index].set_partitioned(false);
+                moved = true;
+            }
+            if let Some((at, down, restart)) = self.stop_at[index]
+                && now >= at
+            {
+                self.stop_at[index] = None;
+                self.nodes[index].finish_shutdown(restart);
+                self.down_until[index] = Some(now + down);
                 moved = true;
             }
             if self.stall_until[index].is_some_and(|until| now >= until) {
@@ -489,6 +511,10 @@ impl Sim {
                     self.links[node].set_stalled_to_client(true);
                     self.stall_until[node] = Some(now + length);
                 }
+                Fault::GracefulStop(node, draining, down, restart) => {
+                    self.nodes[node].begin_shutdown();
+                    self.stop_at[node] = Some((now + draining, down, restart));
+                }
                 Fault::CloseMidFrame(node) => {
                     if self.connected[node] {
                         // Half a response reaches the client, then the close.
@@ -517,7 +543,11 @@ impl Sim {
             moved = true;
         }
         self.nodes[index].handle_timeout(now);
-        if self.connected[index] && self.nodes[index].wants_close() {
+        // The node's own close follows its last bytes to the client.
+        if self.connected[index]
+            && self.nodes[index].wants_close()
+            && self.links[index].delivered_to_client()
+        {
             self.close(index, now);
             moved = true;
         }
@@ -717,6 +747,9 @@ impl Sim {
             self.mute_until[index] = None;
             self.partition_until[index] = None;
             self.stall_until[index] = None;
+            if self.stop_at[index].take().is_some() {
+                self.nodes[index].finish_shutdown(false);
+            }
             self.nodes[index].config_mut().mute = false;
             self.links[index].set_partitioned(false);
             self.links[index].set_stalled_to_client(false);

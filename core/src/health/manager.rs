@@ -116,8 +116,13 @@ impl ConnectionManager {
 
     /// The server announced a restart (`Shutdown` with `Restart: True`):
     /// for [`RESTART_WINDOW`] from `now`, failures retry at the base delay.
+    /// The breaker closes: the failures before the announcement say
+    /// nothing about a server that is coming back (and a probe in flight
+    /// must not leave it half-open with no attempt allowed).
     pub fn expect_restart(&mut self, now: Instant) {
         self.restarting_until = Some(deadline_after(now, RESTART_WINDOW));
+        self.breaker.on_success();
+        self.failures = 0;
     }
 
     /// No more attempts (shutdown).
