@@ -41,7 +41,7 @@ pub(crate) struct MockArgs {
     /// Answer nothing after the banner (the socket stays open).
     #[arg(long)]
     mute: bool,
-    /// Put a garbage line before every n-th frame.
+    /// Put a garbage block (a line that starts no frame, then a blank line) before every n-th frame.
     #[arg(long)]
     garbage_every: Option<u32>,
 }

@@ -126,14 +126,45 @@ fn legacy_command_that_completes_past_the_limit_is_discarded() {
 }
 
 #[test]
-fn binary_garbage_and_colonless_lines_are_skipped_and_counted() {
-    let stream = b"\x00\x01\xff\xfe binary\r\nno colon at all\r\n: empty key\r\n leading: space\r\n\x80key: v\r\nChannel: mid-frame line\r\nResponse: Success\r\nActionID: 1\r\n\r\n";
-    let outcome = parse(stream);
+fn binary_garbage_and_colonless_lines_are_skipped_a_block_at_a_time() {
+    // Five damaged blocks, each ended by its blank line, then a response.
+    let garbage: &[u8] = b"\x00\x01\xff\xfe binary\r\nno colon at all\r\n\r\n: empty key\r\n\r\n leading: space\r\n\r\n\x80key: v\r\n\r\nChannel: mid-frame line\r\n\r\n";
+    let stream = [garbage, b"Response: Success\r\nActionID: 1\r\n\r\n"].concat();
+    let outcome = parse(&stream);
     let frame = outcome.only_frame();
     assert_eq!(frame.kind(), FrameKind::Response);
     assert_eq!(frame.action_id().unwrap(), "1");
-    assert_eq!(outcome.stats.protocol_errors, 6);
-    assert_eq!(outcome.stats.bytes_skipped, (stream.len() - 34) as u64);
+    assert_eq!(outcome.stats.protocol_errors, 5);
+    assert_eq!(outcome.stats.resyncs, 5);
+    assert_eq!(outcome.stats.bytes_skipped, garbage.len() as u64);
+}
+
+#[test]
+fn a_damaged_block_starts_no_frame_not_even_a_valid_looking_line_inside_it() {
+    // An OriginateResponse whose first line was damaged in transit: its own
+    // `Response:` header must not start a response frame.
+    let damaged: &[u8] = b"Ev\xffent: OriginateResponse\r\nPrivilege: call,all\r\nActionID: 42\r\nResponse: Failure\r\nChannel: Local/1@x\r\n\r\n";
+    let stream = [damaged, b"Event: FullyBooted\r\n\r\n"].concat();
+    let outcome = parse(&stream);
+    assert_eq!(outcome.only_frame().first_value(), "FullyBooted");
+    assert_eq!(outcome.stats.resyncs, 1);
+    assert_eq!(outcome.stats.protocol_errors, 1);
+    assert_eq!(outcome.stats.bytes_skipped, damaged.len() as u64);
+}
+
+#[test]
+fn a_damaged_block_without_a_blank_line_is_unrecoverable_past_the_budget() {
+    let mut stream = b"\x00garbage\r\n".to_vec();
+    while stream.len() <= 9 * SMALL {
+        stream.extend_from_slice(b"Response: Success\r\n");
+    }
+    let outcome = parse_all_ways(small(), &stream);
+    assert_eq!(
+        outcome.error,
+        Some(ProtocolError::Desynchronized { limit: 8 * SMALL })
+    );
+    assert!(outcome.frames().is_empty());
+    assert_eq!(outcome.stats.resyncs, 1);
 }
 
 #[test]
@@ -289,4 +320,42 @@ fn errors_render_readable_messages() {
         error.to_string(),
         "no frame boundary within 10 bytes: the stream cannot be resynchronised"
     );
+}
+
+#[test]
+fn a_stream_that_is_not_ami_counts_the_same_for_every_chunking() {
+    // A TLS, HTTP or SIP port: the first line decides, and only it is taken.
+    for (stream, first_line) in [
+        (b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n".as_slice(), 17),
+        (b"SIP/2.0 200 OK\r\nVia: x\r\n\r\n", 16),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", 21),
+    ] {
+        let outcome = parse_all_ways(ParserConfig::default(), stream);
+        assert!(matches!(outcome.error, Some(ProtocolError::NotAmi { .. })));
+        assert_eq!(outcome.stats.bytes, first_line);
+        assert_eq!(outcome.stats.bytes_skipped, first_line);
+        for chunk in [1, stream.len()] {
+            let mut parser = Parser::new(ParserConfig::default()).expect("valid config");
+            let mut failed = false;
+            for piece in stream.chunks(chunk) {
+                failed |= parser.feed(piece, |_| {}).is_err();
+            }
+            assert!(failed);
+            assert_eq!(
+                parser.buffered(),
+                0,
+                "nothing stays buffered after a failure"
+            );
+            assert_eq!(parser.stats().bytes, first_line);
+        }
+    }
+}
+
+#[test]
+fn desynchronisation_counts_exactly_the_budget_for_every_chunking() {
+    let stream = vec![b'q'; 20 * SMALL];
+    let outcome = parse_all_ways(small(), &stream);
+    assert!(outcome.error.is_some());
+    assert_eq!(outcome.stats.bytes_skipped, (8 * SMALL + 1) as u64);
+    assert_eq!(outcome.stats.bytes, (8 * SMALL + 1) as u64);
 }

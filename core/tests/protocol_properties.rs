@@ -6,7 +6,7 @@
 mod harness;
 
 use apn_ami_core::protocol::{Action, FrameKind, ParserConfig};
-use harness::{no_banner, pairs, parse_chunked, parse_pieces, seeded_quickcheck};
+use harness::{no_banner, pairs, parse_chunked, parse_pieces, parse_push_poll, seeded_quickcheck};
 use quickcheck::{Arbitrary, Gen, TestResult};
 
 const KEY_ALPHABET: &[u8] =
@@ -181,23 +181,36 @@ fn render(pieces: &[Piece]) -> Vec<u8> {
 #[test]
 fn any_chunking_yields_the_same_items_counters_and_error() {
     #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
-    fn property(pieces: Vec<Piece>, cuts: Vec<u16>, small: bool) -> TestResult {
-        let stream = render(&pieces);
+    fn property(pieces: Vec<Piece>, cuts: Vec<u16>, small: bool, opening: u8) -> TestResult {
+        // No banner; an AMI banner; or the first line of a port that is not
+        // AMI, so streams that fail at once are cut every way too.
+        let (prefix, config): (&[u8], _) = match opening % 3 {
+            0 => (b"", no_banner()),
+            1 => (b"Asterisk Call Manager/11.0.0\r\n", ParserConfig::default()),
+            _ => (b"HTTP/1.1 200 OK\r\n", ParserConfig::default()),
+        };
+        let stream = [prefix, &render(&pieces)].concat();
         if stream.is_empty() {
             return TestResult::discard();
         }
         let config = if small {
-            no_banner().max_frame_size(1024).max_resync_bytes(2048)
+            config.max_frame_size(1024).max_resync_bytes(2048)
         } else {
-            no_banner()
+            config
         };
         let whole = parse_chunked(config, &stream, stream.len());
-        // The same stream cut at arbitrary places.
+        // The same stream cut at arbitrary places, fed and pushed.
         let mut sizes = cuts.iter().cycle().map(|cut| usize::from(*cut) % 97 + 1);
         let cut = parse_pieces(config, &stream, || sizes.next().unwrap_or(1));
-        TestResult::from_bool(cut == whole)
+        let pushed = parse_push_poll(
+            config,
+            &stream,
+            usize::from(cuts.first().map_or(5, |c| c % 61)) + 1,
+        );
+        TestResult::from_bool(cut == whole && pushed == whole)
     }
-    seeded_quickcheck(2_000).quickcheck(property as fn(Vec<Piece>, Vec<u16>, bool) -> TestResult);
+    seeded_quickcheck(2_000)
+        .quickcheck(property as fn(Vec<Piece>, Vec<u16>, bool, u8) -> TestResult);
 }
 
 /// Whether the parser would take `line` as the start of a frame: after the
@@ -216,11 +229,11 @@ fn starts_a_frame(line: &[u8]) -> bool {
 }
 
 #[test]
-fn garbage_lines_between_frames_never_lose_the_next_frame() {
+fn garbage_blocks_between_frames_never_lose_the_next_frame() {
     #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
     fn property(garbage: Vec<Vec<u8>>, value: Vec<u8>, chunk: u8) -> TestResult {
-        // Garbage lines: any bytes without a CRLF, shorter than a frame, and
-        // not themselves the start of a frame.
+        // Garbage blocks: a line of any bytes without a CRLF, shorter than a
+        // frame and not itself the start of a frame, then a blank line.
         let mut lines = Vec::new();
         for mut line in garbage {
             while let Some(at) = line.windows(2).position(|pair| pair == b"\r\n") {
@@ -241,7 +254,7 @@ fn garbage_lines_between_frames_never_lose_the_next_frame() {
         let mut stream = b"Response: Success\r\nActionID: 1\r\n\r\n".to_vec();
         for line in &lines {
             stream.extend_from_slice(line);
-            stream.extend_from_slice(b"\r\n");
+            stream.extend_from_slice(b"\r\n\r\n");
         }
         stream.extend_from_slice(b"Event: Next\r\nValue: ");
         stream.extend_from_slice(&value);
@@ -261,8 +274,43 @@ fn garbage_lines_between_frames_never_lose_the_next_frame() {
                 && frames[1]
                     .get("value")
                     .is_some_and(|v| v.as_bytes() == value)
-                && outcome.stats.protocol_errors == garbage_lines,
+                && outcome.stats.protocol_errors == garbage_lines
+                && outcome.stats.resyncs == garbage_lines,
         )
     }
     seeded_quickcheck(2_000).quickcheck(property as fn(Vec<Vec<u8>>, Vec<u8>, u8) -> TestResult);
+}
+
+#[test]
+fn no_frame_starts_inside_a_damaged_block() {
+    #[allow(clippy::needless_pass_by_value)] // quickcheck hands inputs over by value
+    fn property(damage: u8, tail: Vec<(bool, u16)>, chunk: u8) -> TestResult {
+        // A block whose first line is damaged, followed by lines that would
+        // each start a frame on their own.
+        let mut block = b"Ev".to_vec();
+        block.push(damage | 0x80);
+        block.extend_from_slice(b"ent: OriginateResponse\r\n");
+        for (response, id) in &tail {
+            let key = if *response { "Response" } else { "Event" };
+            block.extend_from_slice(format!("{key}: Failure\r\nActionID: {id}\r\n").as_bytes());
+        }
+        block.extend_from_slice(b"\r\n");
+        let stream = [
+            b"Response: Success\r\nActionID: 1\r\n\r\n".as_slice(),
+            &block,
+            b"Event: Next\r\n\r\n",
+        ]
+        .concat();
+        let outcome = parse_chunked(no_banner(), &stream, 1 + usize::from(chunk));
+        let frames = outcome.frames();
+        TestResult::from_bool(
+            outcome.error.is_none()
+                && frames.len() == 2
+                && frames[0].action_id().is_some_and(|id| id == "1")
+                && frames[1].first_value() == "Next"
+                && outcome.stats.resyncs == 1
+                && outcome.stats.bytes_skipped == block.len() as u64,
+        )
+    }
+    seeded_quickcheck(500).quickcheck(property as fn(u8, Vec<(bool, u16)>, u8) -> TestResult);
 }

@@ -42,7 +42,8 @@ pub struct NodeConfig {
     pub mute: bool,
     /// Answer every action this late.
     pub answer_delay: Duration,
-    /// Put a garbage line before every n-th frame sent.
+    /// Put a garbage block (a line that starts no frame, and its blank
+    /// line) before every n-th frame sent.
     pub garbage_every: Option<u32>,
     /// Put an extra blank line after every frame.
     pub extra_blank_lines: bool,
@@ -601,7 +602,7 @@ impl FakeAsterisk {
         };
         if nth(self.config.garbage_every) {
             self.out
-                .extend_from_slice(b"\x00\x7f garbage without a colon \xff\r\n");
+                .extend_from_slice(b"\x00\x7f garbage without a colon \xff\r\n\r\n");
         }
         if nth(self.config.oversized_every) {
             self.out.extend_from_slice(b"Event: Huge\r\nPad: ");

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use super::line::LoweredKey;
 use super::swar;
 use super::value::Value;
 
@@ -39,14 +38,6 @@ pub(crate) struct Span {
     pub(crate) key_end: u32,
     pub(crate) value_start: u32,
     pub(crate) value_end: u32,
-}
-
-/// A span as the parser found it, with the key's lowered words when the
-/// parser computed them while scanning (see `line::scan_key`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ParsedSpan {
-    pub(crate) span: Span,
-    pub(crate) lowered: Option<LoweredKey>,
 }
 
 /// Bytes one [`Span`] takes in a frame's span table.
@@ -155,6 +146,8 @@ pub struct Frame {
     table_at: u32,
     /// The legacy Command body, as a range of `storage`.
     body: Option<(u32, u32)>,
+    /// Index of the first `ActionID` header, found while parsing.
+    action_id: Option<u32>,
 }
 
 impl Frame {
@@ -163,26 +156,25 @@ impl Frame {
     pub(crate) fn assemble(
         kind: FrameKind,
         content: &[u8],
-        spans: &[ParsedSpan],
+        spans: &[Span],
+        action_id: Option<u32>,
         body: Option<(u32, u32)>,
     ) -> Self {
         let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
         storage.extend_from_slice(content);
-        for parsed in spans {
-            let start = parsed.span.key_start as usize;
-            match parsed.lowered {
-                // Stores only, in key order: see `lowercase_key` on spills.
-                Some([low, high]) if swar::has_word(content.len(), start + swar::WORD) => {
-                    swar::store(&mut storage, start, low);
-                    swar::store(&mut storage, start + swar::WORD, high);
-                }
-                _ => lowercase_key(&mut storage, content, start, parsed.span.key_end as usize),
-            }
+        for span in spans {
+            // Stores only, in key order: see `lowercase_key` on spills.
+            lowercase_key(
+                &mut storage,
+                content,
+                span.key_start as usize,
+                span.key_end as usize,
+            );
         }
         storage.resize(content.len() + spans.len() * SPAN_BYTES, 0);
         let table = &mut storage[content.len()..];
-        for (slot, parsed) in table.chunks_exact_mut(SPAN_BYTES).zip(spans) {
-            parsed.span.write_to(slot);
+        for (slot, span) in table.chunks_exact_mut(SPAN_BYTES).zip(spans) {
+            span.write_to(slot);
         }
         Self {
             kind,
@@ -190,6 +182,7 @@ impl Frame {
             // The parser caps frames far below 4 GiB, so offsets fit in u32.
             table_at: u32::try_from(content.len()).unwrap_or(u32::MAX),
             body,
+            action_id,
         }
     }
 
@@ -291,10 +284,12 @@ impl Frame {
         self.value_of(self.span(0))
     }
 
-    /// The `ActionID` header, if any.
+    /// The (first) `ActionID` header, if any. The parser notes where it
+    /// is while scanning, so this is a field read, not a search.
     #[must_use]
     pub fn action_id(&self) -> Option<Value<'_>> {
-        self.get("actionid")
+        self.action_id
+            .map(|index| self.value_of(self.span(index as usize)))
     }
 
     /// The raw CLI text of a legacy `Response: Follows` Command answer

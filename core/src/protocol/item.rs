@@ -65,11 +65,17 @@ impl Banner {
 pub struct ParserStats {
     /// Frames delivered.
     pub frames: u64,
-    /// Bytes accepted by `push`.
+    /// Bytes of the stream taken in (parsed in place or buffered); after an
+    /// unrecoverable error, exactly the bytes through the point where it
+    /// was decided, whatever the chunking.
     pub bytes: u64,
-    /// Lines that could not start a frame, malformed lines inside frames, and
-    /// unrecoverable errors.
+    /// Blocks that could not start a frame, malformed lines inside frames,
+    /// and unrecoverable errors.
     pub protocol_errors: u64,
+    /// Damaged blocks skipped through their blank line: a first line that
+    /// could not start a frame, and every line after it up to the next
+    /// blank line (none of them may start a frame).
+    pub resyncs: u64,
     /// Frames discarded for exceeding the size limit.
     pub frames_discarded: u64,
     /// Bytes skipped as garbage or as part of discarded frames.

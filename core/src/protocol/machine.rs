@@ -9,9 +9,9 @@
 use memchr::{memchr, memmem};
 
 use super::config::{ParserConfig, Role};
-use super::frame::{Frame, FrameKind, ParsedSpan, Span};
+use super::frame::{Frame, FrameKind, Span};
 use super::item::{Banner, Item, ParserStats, ProtocolError};
-use super::line::{HeaderScan, find_crlf, scan_headers, split_header};
+use super::line::{HeaderAt, HeaderScan, Line, LineScanner, find_crlf, split_header};
 
 /// The frame terminator: the CRLF of the last line, then an empty line.
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
@@ -82,7 +82,10 @@ pub(crate) struct Machine {
     state: State,
     pub(crate) failure: Option<ProtocolError>,
     /// Header spans of the frame being read; reused across frames.
-    pub(crate) spans: Vec<ParsedSpan>,
+    pub(crate) spans: Vec<Span>,
+    /// Index in `spans` of the frame's first `ActionID`, noted while scanning
+    /// so correlation never searches the headers again.
+    action_id: Option<u32>,
     pub(crate) stats: ParserStats,
     /// Bytes the current step consumed.
     consumed: usize,
@@ -96,6 +99,7 @@ impl Machine {
             state: Self::initial_state(config),
             failure: None,
             spans: Vec::new(),
+            action_id: None,
             stats: ParserStats::default(),
             consumed: 0,
         }
@@ -124,31 +128,34 @@ impl Machine {
     }
 
     /// One step over `input`: what happened, and how many leading bytes of
-    /// `input` it consumed (the next call must start after them).
-    pub(crate) fn step(&mut self, input: &[u8]) -> Result<(Step, usize), ProtocolError> {
+    /// `input` it consumed (the next call must start after them). An
+    /// unrecoverable error consumes exactly the bytes it was decided on (the
+    /// bad first line; the resync budget's worth), wherever the input was
+    /// cut, so the counters agree for every chunking.
+    pub(crate) fn step(&mut self, input: &[u8]) -> (Result<Step, ProtocolError>, usize) {
         if let Some(error) = &self.failure {
-            return Err(error.clone());
+            return (Err(error.clone()), 0);
         }
         self.consumed = 0;
         let step = match self.state {
-            State::Banner => self.step_banner(input)?,
-            State::FrameStart => self.step_frame_start(input),
+            State::Banner => self.step_banner(input),
+            State::FrameStart => Ok(self.step_frame_start(input)),
             State::Headers {
                 kind,
                 next,
                 follows,
-            } => self.step_headers(input, kind, next, follows),
+            } => Ok(self.step_headers(input, kind, next, follows)),
             State::Body {
                 body_start,
                 scanned,
-            } => self.step_body(input, body_start, scanned),
+            } => Ok(self.step_body(input, body_start, scanned)),
             State::Discard {
                 terminator,
                 run_start,
                 scanned,
-            } => self.step_discard(input, terminator, run_start, scanned)?,
+            } => self.step_discard(input, terminator, run_start, scanned),
         };
-        Ok((step, self.consumed))
+        (step, self.consumed)
     }
 
     fn consume(&mut self, count: usize) {
@@ -156,8 +163,11 @@ impl Machine {
         self.offset += count as u64;
     }
 
-    /// Records an unrecoverable error; `poll` checks it before the state.
-    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+    /// Records an unrecoverable error decided on the next `skipped` bytes,
+    /// which it consumes; `step` checks it before the state.
+    fn fail(&mut self, error: ProtocolError, skipped: usize) -> ProtocolError {
+        self.consume(skipped);
+        self.stats.bytes_skipped += skipped as u64;
         self.stats.protocol_errors += 1;
         self.failure = Some(error.clone());
         error
@@ -177,14 +187,14 @@ impl Machine {
     fn step_banner(&mut self, input: &[u8]) -> Result<Step, ProtocolError> {
         let available = input;
         let window = &available[..available.len().min(BANNER_LINE_MAX + 2)];
-        let line = match find_crlf(window, 0) {
-            Some(end) => &window[..end],
+        let (line, decided_on) = match find_crlf(window, 0) {
+            Some(end) => (&window[..end], end + 2),
             None if window.len() < BANNER_LINE_MAX + 2 => return Ok(Step::Wait),
-            None => window,
+            None => (window, window.len()),
         };
         if !line.starts_with(BANNER_PREFIX) || line.len() > BANNER_LINE_MAX {
             let quoted = line[..line.len().min(QUOTE_MAX)].escape_ascii().to_string();
-            return Err(self.fail(ProtocolError::NotAmi { first_line: quoted }));
+            return Err(self.fail(ProtocolError::NotAmi { first_line: quoted }, decided_on));
         }
         let banner = Banner::new(line);
         let consumed = line.len() + 2;
@@ -194,8 +204,7 @@ impl Machine {
     }
 
     fn step_frame_start(&mut self, input: &[u8]) -> Step {
-        let available = input;
-        let blank = available
+        let blank = input
             .iter()
             .take_while(|&&byte| byte == b'\r' || byte == b'\n')
             .count();
@@ -205,36 +214,50 @@ impl Machine {
             return Step::Continue;
         }
         let max = self.config.max_frame_size;
-        let window = &available[..available.len().min(max)];
-        let Some(end) = find_crlf(window, 0) else {
+        let window = &input[..input.len().min(max)];
+        let mut scanner = LineScanner::new(window, 0);
+        // Leading CRs and LFs were skipped, so no blank line starts here.
+        let Line::Complete { end, header } = scanner.line(0) else {
             if window.len() < max {
                 return Step::Wait;
             }
             return self.discard(Terminator::BlankLine, 0);
         };
-        let line = &window[..end];
-        let start = split_header(line).and_then(|(key_end, value_start)| {
-            let kind = start_kind(&line[..key_end], self.config.role)?;
-            let follows =
-                kind == FrameKind::Response && line[value_start..].eq_ignore_ascii_case(b"Follows");
-            Some((span_of(0, end, key_end, value_start), kind, follows))
+        let start = header.and_then(|header| {
+            let kind = start_kind(&window[..header.key_end], self.config.role)?;
+            let follows = kind == FrameKind::Response
+                && window[header.value_start..end].eq_ignore_ascii_case(b"Follows");
+            Some((header, kind, follows))
         });
-        let Some((span, kind, follows)) = start else {
-            // Not a frame start: skip this one line and try the next.
-            self.stats.protocol_errors += 1;
-            self.stats.bytes_skipped += (end + 2) as u64;
-            self.consume(end + 2);
-            return Step::Continue;
+        let Some((header, kind, follows)) = start else {
+            return self.resync(end);
         };
         self.spans.clear();
-        self.spans.push(ParsedSpan {
-            span,
-            lowered: None,
-        });
-        self.state = State::Headers {
-            kind,
-            next: end + 2,
-            follows,
+        self.action_id = None;
+        record(&mut self.spans, &mut self.action_id, window, 0, end, header);
+        if follows {
+            self.state = State::Headers {
+                kind,
+                next: end + 2,
+                follows,
+            };
+            return Step::Continue;
+        }
+        self.scan_headers(input, &mut scanner, kind, end + 2)
+    }
+
+    /// A line that cannot start a frame: the block it begins is damaged, and
+    /// none of its lines may start one (an event's tail would read as a
+    /// response). Everything through the next blank line is skipped, within
+    /// the resynchronisation budget.
+    fn resync(&mut self, line_end: usize) -> Step {
+        self.stats.protocol_errors += 1;
+        self.stats.resyncs += 1;
+        self.state = State::Discard {
+            terminator: Terminator::BlankLine,
+            run_start: self.offset,
+            // The blank line may follow this very line: search from its CR.
+            scanned: line_end,
         };
         Step::Continue
     }
@@ -243,27 +266,33 @@ impl Machine {
         if follows {
             return self.step_follows_headers(input, kind, next);
         }
-        let window_len = input.len().min(self.config.max_frame_size);
-        let window = &input[..window_len];
-        let spans = &mut self.spans;
+        let window = &input[..input.len().min(self.config.max_frame_size)];
+        self.scan_headers(input, &mut LineScanner::new(window, next), kind, next)
+    }
+
+    /// Reads header lines from `next` up to the blank line, then emits the
+    /// frame; waits (or discards an oversized frame) when the window ends first.
+    fn scan_headers(
+        &mut self,
+        input: &[u8],
+        scanner: &mut LineScanner<'_>,
+        kind: FrameKind,
+        next: usize,
+    ) -> Step {
+        let window = &input[..input.len().min(self.config.max_frame_size)];
+        let (spans, action_id) = (&mut self.spans, &mut self.action_id);
         let mut malformed = 0;
-        let scan = scan_headers(window, next, |start, end, header| match header {
-            Some(header) => spans.push(ParsedSpan {
-                span: span_of(
-                    start,
-                    end,
-                    start + header.key_end,
-                    start + header.value_start,
-                ),
-                lowered: header.lowered,
-            }),
+        let scan = scanner.headers(next, |start, end, header| match header {
+            Some(header) => record(spans, action_id, window, start, end, header),
             // A malformed line inside a frame: drop the line, keep the frame.
             None => malformed += 1,
         });
         self.stats.protocol_errors += malformed;
         match scan {
             HeaderScan::Blank(at) => Step::Emit(self.emit(input, kind, at, None, at + 2)),
-            HeaderScan::Incomplete(at) => self.wait_or_discard_headers(window_len, kind, at, false),
+            HeaderScan::Incomplete(at) => {
+                self.wait_or_discard_headers(window.len(), kind, at, false)
+            }
         }
     }
 
@@ -291,10 +320,18 @@ impl Machine {
                 };
                 return Step::Continue;
             };
-            self.spans.push(ParsedSpan {
-                span: span_of(next, newline - 1, next + key_end, next + value_start),
-                lowered: None,
-            });
+            let header = HeaderAt {
+                key_end,
+                value_start,
+            };
+            record(
+                &mut self.spans,
+                &mut self.action_id,
+                window,
+                next,
+                newline - 1,
+                header,
+            );
             next = newline + 1;
         }
     }
@@ -366,7 +403,10 @@ impl Machine {
         let run_end =
             self.offset + found.map_or(available.len(), |at| scanned + at + pattern.len()) as u64;
         if run_end - run_start > limit as u64 {
-            return Err(self.fail(ProtocolError::Desynchronized { limit }));
+            // Decided once the run passed its budget: skip exactly that far.
+            let over_budget = run_start + limit as u64 + 1 - self.offset;
+            let skipped = usize::try_from(over_budget).unwrap_or(available.len());
+            return Err(self.fail(ProtocolError::Desynchronized { limit }, skipped));
         }
         let Some(at) = found else {
             // Keep a tail that may hold the start of the terminator.
@@ -399,12 +439,32 @@ impl Machine {
     ) -> Item {
         let content = &input[..content_end];
         let body = body.map(|(start, end)| (offset_u32(start), offset_u32(end)));
-        let frame = Frame::assemble(kind, content, &self.spans, body);
+        let frame = Frame::assemble(kind, content, &self.spans, self.action_id, body);
         self.consume(frame_end);
         self.stats.frames += 1;
         self.state = State::FrameStart;
         Item::Frame(frame)
     }
+}
+
+/// Adds a header's span, noting the frame's first `ActionID`.
+fn record(
+    spans: &mut Vec<Span>,
+    action_id: &mut Option<u32>,
+    window: &[u8],
+    start: usize,
+    end: usize,
+    header: HeaderAt,
+) {
+    if action_id.is_none() && header.is_action_id(&window[start..]) {
+        *action_id = Some(offset_u32(spans.len()));
+    }
+    spans.push(span_of(
+        start,
+        end,
+        start + header.key_end,
+        start + header.value_start,
+    ));
 }
 
 /// The frame kind a first-line key starts, for this role.

@@ -6,7 +6,7 @@
 //! so most bytes are copied once (into their frame), not twice.
 
 use super::config::{ConfigError, ParserConfig};
-use super::frame::ParsedSpan;
+use super::frame::Span;
 use super::item::{Item, ParserStats, ProtocolError};
 use super::machine::{Machine, Step};
 
@@ -19,7 +19,9 @@ use super::machine::{Machine, Step};
 /// - A frame larger than [`ParserConfig::max_frame_size`] is discarded and
 ///   counted; parsing resumes after its terminator.
 /// - A line that cannot start a frame (binary, no colon, not `Response:` or
-///   `Event:`) is skipped and counted; the next line is tried.
+///   `Event:`) marks a damaged block: it and every line after it up to the
+///   next blank line are skipped (none of them may start a frame: an event's
+///   tail would read as a response), and counted as one resync.
 /// - A malformed line inside a frame is skipped and counted; the frame is kept.
 /// - When no frame boundary appears within [`ParserConfig::max_resync_bytes`],
 ///   or the peer's first line is no AMI banner, [`Parser::poll`] returns a
@@ -81,7 +83,7 @@ impl Parser {
     /// Heap bytes held by the parser's buffers.
     #[must_use]
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity() + self.machine.spans.capacity() * size_of::<ParsedSpan>()
+        self.buf.capacity() + self.machine.spans.capacity() * size_of::<Span>()
     }
 
     /// Copies as much of `input` as fits under the buffer bound and returns
@@ -113,8 +115,9 @@ impl Parser {
     /// returns the same error until [`Parser::reset`].
     pub fn poll(&mut self) -> Result<Option<Item>, ProtocolError> {
         loop {
-            let (step, consumed) = self.machine.step(&self.buf[self.start..])?;
+            let (step, consumed) = self.machine.step(&self.buf[self.start..]);
             self.start += consumed;
+            let step = step.inspect_err(|_| self.forget_past_failure())?;
             match step {
                 Step::Continue => {}
                 Step::Wait => return Ok(None),
@@ -172,10 +175,10 @@ impl Parser {
         mut sink: impl FnMut(Item),
     ) -> Result<(), ProtocolError> {
         loop {
-            let (step, consumed) = self.machine.step(input)?;
+            let (step, consumed) = self.machine.step(input);
             self.machine.stats.bytes += consumed as u64;
             input = &input[consumed..];
-            match step {
+            match step? {
                 Step::Continue => {}
                 Step::Emit(item) => sink(item),
                 Step::Wait => {
@@ -186,6 +189,16 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// After an unrecoverable error: bytes buffered past the point of
+    /// failure were never parsed, so they are dropped and uncounted (the
+    /// counters then match whatever chunking brought the stream).
+    fn forget_past_failure(&mut self) {
+        let unread = self.buffered();
+        self.machine.stats.bytes -= unread as u64;
+        self.buf.clear();
+        self.start = 0;
     }
 
     /// Forgets the stream (for a new connection); keeps buffers and counters.

@@ -45,16 +45,6 @@ const fn low7_at_least(word: u64, floor: u8) -> u64 {
     ((word & LOW7) + ONES * (0x80 - floor as u64)) & HIGH
 }
 
-/// High bit set in every lane holding a control byte (`0x00..=0x1f` or
-/// `0x7f`): the bytes no header key may hold. Bytes from `0x80` up may
-/// (Asterisk relays a `UserEvent`'s header lines verbatim).
-pub(crate) const fn lanes_control(word: u64) -> u64 {
-    let ascii = !word & HIGH;
-    let below_space = !low7_at_least(word, 0x20) & HIGH;
-    let delete = low7_at_least(word, 0x7f);
-    (below_space | delete) & ascii
-}
-
 /// High bit set in every lane holding `A..=Z`; bytes from `0x80` up are
 /// never letters, whatever their low seven bits.
 const fn lanes_upper(word: u64) -> u64 {

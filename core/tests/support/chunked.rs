@@ -92,18 +92,12 @@ pub(crate) fn parse_push_poll(config: ParserConfig, stream: &[u8], chunk: usize)
     outcome(&parser, items, error)
 }
 
-/// What a parse produced. How much was accepted and skipped before a fatal
-/// error depends on where the pieces ended, so those two counters are left
-/// out when there is one; what was decided is kept.
+/// What a parse produced, counters included: they agree for every chunking,
+/// on a stream that fails as on one that does not.
 fn outcome(parser: &Parser, items: Vec<Item>, error: Option<ProtocolError>) -> Outcome {
-    let mut stats = parser.stats();
-    if error.is_some() {
-        stats.bytes = 0;
-        stats.bytes_skipped = 0;
-    }
     Outcome {
         items,
         error,
-        stats,
+        stats: parser.stats(),
     }
 }
