@@ -107,3 +107,29 @@ fn a_short_burst_of_drops_is_reported_with_its_count_at_shutdown() {
     rig.drain();
     assert_eq!(burst_end(&rig), Some((19, "shutdown".to_owned())));
 }
+
+#[test]
+fn a_damaged_block_is_counted_logged_and_costs_no_frame_after_it() {
+    let mut rig = Rig::new(config(AuthMethod::Plain));
+    rig.log_in();
+    let damaged = b"Ev\xffent: OriginateResponse\r\nActionID: 42\r\nResponse: Failure\r\n\r\n";
+    let now = rig.now();
+    rig.session.handle_input(damaged, now);
+    rig.session
+        .handle_input(b"Event: FullyBooted\r\nStatus: ok\r\n\r\n", now);
+    rig.drain();
+    let counters = rig.session.metrics().counters;
+    assert_eq!(counters.resyncs, 1);
+    assert_eq!(counters.bytes_skipped, damaged.len() as u64);
+    let warned = rig
+        .logs
+        .iter()
+        .find(|r| r.message.contains("damaged bytes skipped"))
+        .expect("the skip is logged");
+    assert_eq!(warned.field("blocks"), Some(&FieldValue::Count(1)));
+    let text = apn_ami_core::observe::render_prometheus(&[rig.session.metrics()]);
+    assert!(
+        text.contains("ami_resyncs_total{server_key="),
+        "exported: {text}"
+    );
+}

@@ -128,6 +128,10 @@ pub struct Counters {
     pub protocol_errors: u64,
     /// Oversized frames discarded (counter).
     pub frames_discarded: u64,
+    /// Damaged blocks skipped through their blank line (counter).
+    pub resyncs: u64,
+    /// Bytes skipped as garbage or as parts of discarded frames (counter).
+    pub bytes_skipped: u64,
     /// Bytes read from the server (counter).
     pub bytes_received: u64,
     /// Bytes written to the server (counter).
@@ -243,7 +247,7 @@ struct Family {
     value: fn(&Counters) -> u64,
 }
 
-const FAMILIES: [Family; 15] = [
+const FAMILIES: [Family; 17] = [
     Family {
         name: "ami_dropped_events_total",
         kind: "counter",
@@ -279,6 +283,18 @@ const FAMILIES: [Family; 15] = [
         kind: "counter",
         help: "Frames discarded for exceeding the frame size limit.",
         value: |c| c.frames_discarded,
+    },
+    Family {
+        name: "ami_resyncs_total",
+        kind: "counter",
+        help: "Damaged blocks (a first line that starts no frame) skipped through their blank line.",
+        value: |c| c.resyncs,
+    },
+    Family {
+        name: "ami_bytes_skipped_total",
+        kind: "counter",
+        help: "Bytes skipped as garbage or as parts of discarded frames.",
+        value: |c| c.bytes_skipped,
     },
     Family {
         name: "ami_bytes_received_total",

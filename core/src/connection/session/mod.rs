@@ -229,8 +229,22 @@ impl Session {
         }
         self.scratch = items;
         let stats = self.parser.stats();
+        let resynced = stats.resyncs - self.metrics.counters.resyncs;
+        if resynced > 0 {
+            let skipped = stats.bytes_skipped - self.metrics.counters.bytes_skipped;
+            self.log(
+                LogRecord::new(
+                    Level::Warn,
+                    "damaged bytes skipped through the next blank line",
+                )
+                .count("blocks", resynced)
+                .count("bytes_skipped", skipped),
+            );
+        }
         self.metrics.counters.protocol_errors = stats.protocol_errors;
         self.metrics.counters.frames_discarded = stats.frames_discarded;
+        self.metrics.counters.resyncs = stats.resyncs;
+        self.metrics.counters.bytes_skipped = stats.bytes_skipped;
         if let Err(error) = parsed {
             self.on_protocol_error(&error, now);
         }
