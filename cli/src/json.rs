@@ -32,11 +32,17 @@ pub(crate) fn headers(frame: &Frame) -> Value {
 /// An action's whole answer: the response, its list items and the event
 /// that completed the list.
 pub(crate) fn response(response: &Response) -> Value {
-    json!({
+    let mut out = json!({
         "response": headers(response.frame()),
         "items": response.items().iter().map(headers).collect::<Vec<_>>(),
         "complete": response.complete_event().map(headers),
-    })
+    });
+    if response.frame().follows_body().is_some() {
+        // Text outside headers (a legacy Command body, an old `Queues`
+        // answer): its lines, in order.
+        out["lines"] = response.output_lines().map(value).collect();
+    }
+    out
 }
 
 /// One event line of `apn-ami events`.

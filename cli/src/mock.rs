@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
+use apn_ami_sim::{CommandFormat, NodeConfig, QueuesFormat, TcpNode};
 use clap::{Args, ValueEnum};
 
 use crate::connect::parse_duration;
@@ -44,6 +44,10 @@ pub(crate) struct MockArgs {
     /// Put a garbage block (a line that starts no frame, then a blank line) before every n-th frame.
     #[arg(long)]
     garbage_every: Option<u32>,
+    /// Answer `Queues` as Asterisk up to 14 did: the text of `queue show`,
+    /// with no Response or ActionID line (by default, as 15+: an error).
+    #[arg(long)]
+    legacy_queues: bool,
 }
 
 /// How the mock answers `Command`.
@@ -64,6 +68,9 @@ pub(crate) async fn run(args: MockArgs) -> u8 {
     config.reject_logins = args.reject_logins;
     config.mute = args.mute;
     config.garbage_every = args.garbage_every;
+    if args.legacy_queues {
+        config.queues_format = QueuesFormat::Legacy;
+    }
     let node = match TcpNode::spawn_at(args.listen, config, 1) {
         Ok(node) => node,
         Err(error) => {

@@ -384,3 +384,25 @@ fn mock_server_serves_clients_and_logs_what_it_receives_with_secrets_masked() {
     assert_eq!(mock.wait().expect("it ends").code(), Some(0));
     guard.ended = true;
 }
+
+#[test]
+fn action_prints_an_old_queues_answer_as_its_lines() {
+    let mut config = NodeConfig::new("app", "s3cret");
+    config.queues_format = apn_ami_sim::QueuesFormat::Legacy;
+    let node = TcpNode::spawn(config, 1).expect("a fake node");
+    let (code, out, err) = run(cli("action", &node, "s3cret").arg("Queues"));
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let lines: Vec<&str> = json["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|line| line.as_str().expect("text"))
+        .collect();
+    let expected: Vec<&str> = apn_ami_sim::LEGACY_QUEUES
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .collect();
+    assert_eq!(lines, expected);
+    node.stop().expect("node thread");
+}

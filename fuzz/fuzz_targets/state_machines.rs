@@ -86,7 +86,14 @@ enum Op {
     Shutdown,
 }
 
-const NAMES: [&str; 5] = ["Ping", "Command", "CoreShowChannels", "Originate", "Status"];
+const NAMES: [&str; 6] = [
+    "Ping",
+    "Command",
+    "CoreShowChannels",
+    "Originate",
+    "Status",
+    "Queues",
+];
 
 fn config(settings: &Settings) -> ClusterConfig {
     let count = 1 + usize::from(settings.servers % 3);
@@ -301,9 +308,10 @@ impl Run {
                             Duration::from_millis(u64::from(ms))
                         }
                     }),
-                    strategy: strategy.map(|s| match s % 3 {
+                    strategy: strategy.map(|s| match s % 4 {
                         0 => CompletionStrategy::Single,
                         1 => CompletionStrategy::List,
+                        2 => CompletionStrategy::Headerless,
                         _ => CompletionStrategy::Follows,
                     }),
                     wait_for_server: wait,

@@ -19,6 +19,20 @@ pub enum CommandFormat {
     Output,
 }
 
+/// How the node answers `Queues`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuesFormat {
+    /// Up to Asterisk 14: the text of `queue show` (a blank line after each
+    /// queue, two more at the end), with no `Response:` and no `ActionID:`.
+    Legacy,
+    /// From Asterisk 15, where the action is gone: `Response: Error`.
+    Removed,
+}
+
+/// What Asterisk 13's `Queues` wrote for two queues: `queue show`'s lines
+/// in CRLF, a blank line after each queue, then `\r\n\r\n`.
+pub const LEGACY_QUEUES: &str = "support has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), W:0, C:0, A:0, SL:0.0%, SL2:0.0% within 0s\r\n   No Members\r\n   No Callers\r\n\r\nsales has 1 calls (max 5) in 'leastrecent' strategy (3s holdtime, 61s talktime), W:0, C:4, A:1, SL:100.0%, SL2:100.0% within 60s\r\n   Members: \r\n      PJSIP/200 (ringinuse disabled) (dynamic) (Not in use) has taken 4 calls (last was 120 secs ago)\r\n   Callers: \r\n      1. PJSIP/100-00000001 (wait: 0:03, prio: 0)\r\n\r\n\r\n\r\n";
+
 /// A node's settings and misbehaviour switches.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -52,6 +66,8 @@ pub struct NodeConfig {
     pub slow_reader_limit: usize,
     /// Send an oversized event before every n-th frame.
     pub oversized_every: Option<u32>,
+    /// How `Queues` is answered.
+    pub queues_format: QueuesFormat,
 }
 
 impl NodeConfig {
@@ -73,6 +89,7 @@ impl NodeConfig {
             extra_blank_lines: false,
             oversized_every: None,
             slow_reader_limit: 4 * 1024 * 1024,
+            queues_format: QueuesFormat::Removed,
         }
     }
 }
@@ -493,6 +510,11 @@ impl FakeAsterisk {
                 ).expect("writing to a String never fails");
                 self.reply(now, text);
             }
+            "queues" if self.config.queues_format == QueuesFormat::Legacy => self.reply(now, LEGACY_QUEUES.to_owned()),
+            "queues" => self.reply(
+                now,
+                format!("Response: Error\r\n{id_line}Message: Invalid/unknown command: Queues. Use Action: ListCommands to show available commands.\r\n\r\n"),
+            ),
             "originate" => {
                 self.reply(now, format!("Response: Success\r\n{id_line}Message: Originate successfully queued\r\n\r\n"));
                 let channel = action.get("channel").map(|c| c.to_string()).unwrap_or_default();

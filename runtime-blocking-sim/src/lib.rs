@@ -16,7 +16,7 @@ mod net;
 mod sim;
 mod tcp;
 
-pub use fake::{CommandFormat, FakeAsterisk, NodeConfig, NodeStats};
+pub use fake::{CommandFormat, FakeAsterisk, LEGACY_QUEUES, NodeConfig, NodeStats, QueuesFormat};
 pub use flood::{realistic_events, serve_flood};
 pub use net::{Link, LinkConfig};
 pub use sim::{Fault, FaultPlan, Sim, SimConfig, Violation};

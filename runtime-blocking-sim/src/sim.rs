@@ -620,6 +620,9 @@ impl Sim {
                         self.violate(format!("{handle:?} resolved by another server's response"));
                     }
                     let outcome = match &result {
+                        Ok(response) if response.frame().is_headerless() => {
+                            headerless_outcome(response)
+                        }
                         Ok(response) => response.frame().first_value().to_string(),
                         Err(error) => error.to_string(),
                     };
@@ -809,4 +812,14 @@ impl Sim {
             total + u32::try_from(self.forgotten).unwrap_or(u32::MAX),
         )
     }
+}
+
+/// A headerless answer's outcome: its lines, joined, so a test can compare
+/// them whole.
+fn headerless_outcome(response: &apn_ami_core::correlation::Response) -> String {
+    let lines: Vec<String> = response
+        .output_lines()
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .collect();
+    format!("headerless: {}", lines.join(" | "))
 }

@@ -72,6 +72,13 @@ pub enum AmiError {
         /// The sequence asked for twice.
         sequence: u64,
     },
+    /// A headerless answer (the old `Queues`) passed the frame size limit
+    /// and was discarded.
+    #[error("the answer passed the frame size limit of {limit} bytes and was discarded")]
+    AnswerTooLarge {
+        /// The frame size limit in force.
+        limit: usize,
+    },
     /// An event list grew past its cap; the rest of it is discarded.
     #[error("the event list passed its cap of {max_items} items or {max_bytes} bytes")]
     ListTooLong {

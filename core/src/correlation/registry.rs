@@ -103,6 +103,8 @@ pub struct PendingRegistry {
     entries: BTreeMap<u64, Entry>,
     deadlines: BTreeSet<(Instant, u64)>,
     list_bytes: usize,
+    /// Sent `Headerless` entries still awaiting their answer.
+    headerless_sent: usize,
 }
 
 impl PendingRegistry {
@@ -114,6 +116,7 @@ impl PendingRegistry {
             entries: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             list_bytes: 0,
+            headerless_sent: 0,
         }
     }
 
@@ -193,8 +196,31 @@ impl PendingRegistry {
     /// to it are taken from now on. Unknown sequences are ignored.
     pub fn mark_sent(&mut self, sequence: u64) {
         if let Some(entry) = self.entries.get_mut(&sequence) {
+            if !entry.sent && entry.strategy == CompletionStrategy::Headerless {
+                self.headerless_sent += 1;
+            }
             entry.sent = true;
         }
+    }
+
+    /// How many sent actions await a headerless answer
+    /// ([`CompletionStrategy::Headerless`]).
+    #[must_use]
+    pub const fn headerless_due(&self) -> usize {
+        self.headerless_sent
+    }
+
+    /// The sent action a headerless answer belongs to: the oldest one
+    /// awaiting it (AMI answers in order on one connection).
+    #[must_use]
+    pub fn headerless_owner(&self) -> Option<u64> {
+        if self.headerless_sent == 0 {
+            return None;
+        }
+        self.entries
+            .iter()
+            .find(|(_, entry)| entry.sent && entry.strategy == CompletionStrategy::Headerless)
+            .map(|(&sequence, _)| sequence)
     }
 
     /// Whether `sequence` is pending and not yet sent.
@@ -213,10 +239,12 @@ impl PendingRegistry {
             // A second response to one action: not ours to interpret.
             return Dispatch::Unmatched(frame);
         }
-        let opens_list = entry.strategy != CompletionStrategy::Follows
-            && frame
-                .get("eventlist")
-                .is_some_and(|value| value.eq_ignore_ascii_case("start"));
+        let opens_list = !matches!(
+            entry.strategy,
+            CompletionStrategy::Follows | CompletionStrategy::Headerless
+        ) && frame
+            .get("eventlist")
+            .is_some_and(|value| value.eq_ignore_ascii_case("start"));
         if opens_list {
             entry.progress = Progress::Listing {
                 response: frame,
@@ -290,6 +318,12 @@ impl PendingRegistry {
                 }
             }
         }
+    }
+
+    /// Ends the pending action `sequence` with `error` now (its answer is
+    /// known to be lost); `None` when it is not pending.
+    pub fn fail(&mut self, sequence: u64, error: AmiError, now: Instant) -> Option<Completion> {
+        self.end_with(sequence, now, |_| error)
     }
 
     /// Ends every entry whose deadline is at or before `now` with
@@ -366,6 +400,9 @@ impl PendingRegistry {
     fn remove(&mut self, sequence: u64) -> Option<Entry> {
         let entry = self.entries.remove(&sequence)?;
         self.deadlines.remove(&(entry.deadline, sequence));
+        if entry.sent && entry.strategy == CompletionStrategy::Headerless {
+            self.headerless_sent -= 1;
+        }
         self.release(&entry.progress);
         Some(entry)
     }

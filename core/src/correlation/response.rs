@@ -27,9 +27,14 @@ impl Response {
     }
 
     /// Whether Asterisk accepted the action: `Response: Success`, `Follows`
-    /// (legacy Command) or `Goodbye` (Logoff), compared ignoring case.
+    /// (legacy Command) or `Goodbye` (Logoff), compared ignoring case, or a
+    /// [headerless answer](Frame::is_headerless) (the text itself is the
+    /// answer).
     #[must_use]
     pub fn is_success(&self) -> bool {
+        if self.frame.is_headerless() {
+            return true;
+        }
         let status = self.frame.first_value();
         ["success", "follows", "goodbye"]
             .iter()
@@ -59,14 +64,15 @@ impl Response {
     /// `--END COMMAND--`, split at `\n` (without a final empty line); or the
     /// hybrid of the two, a first line as an `Output:` header (CRLF or bare
     /// `\n`) and the rest raw. Bytes are as received (a `\r` inside a line
-    /// survives).
+    /// survives). A [headerless answer](Frame::is_headerless) (the old
+    /// `Queues`) gives its CRLF lines, the empty line between entries kept.
     #[must_use]
     pub fn output_lines(&self) -> OutputLines<'_> {
         let mut body = self
             .frame
             .follows_body()
             .map(|body| body.strip_suffix(b"\n").unwrap_or(body));
-        if self.frame.get("output").is_none() {
+        if !self.frame.is_headerless() && self.frame.get("output").is_none() {
             // The hybrid whose first line ended in a bare `\n`: the header
             // was read as the body's first line.
             body = body.map(|body| body.strip_prefix(b"Output: ").unwrap_or(body));
@@ -74,6 +80,7 @@ impl Response {
         OutputLines {
             frame: &self.frame,
             body: body.filter(|body| !body.is_empty()),
+            crlf: self.frame.is_headerless(),
             next_header: 0,
         }
     }
@@ -92,6 +99,9 @@ pub struct OutputLines<'a> {
     frame: &'a Frame,
     /// What is left of a legacy body, read after the `Output:` headers.
     body: Option<&'a [u8]>,
+    /// Whether the body's lines end in CRLF (a headerless answer) rather
+    /// than in `\n` (a legacy Command body, whose `\r`s are output).
+    crlf: bool,
     next_header: usize,
 }
 
@@ -111,7 +121,11 @@ impl<'a> Iterator for OutputLines<'a> {
             None => (body, None),
         };
         self.body = rest;
-        Some(line)
+        Some(if self.crlf {
+            line.strip_suffix(b"\r").unwrap_or(line)
+        } else {
+            line
+        })
     }
 }
 
@@ -156,12 +170,7 @@ mod tests {
             b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\nOutput: Channel   Location   State\n  0 active channels\r\n\n1 call processed\n--END COMMAND--\r\n\r\n",
         ];
         for wire in shapes {
-            assert_eq!(
-                lines(wire),
-                expected,
-                "shape {:?}",
-                wire.escape_ascii().to_string()
-            );
+            assert_eq!(lines(wire), expected, "{wire:?}");
         }
     }
 

@@ -17,6 +17,14 @@ pub enum CompletionStrategy {
     /// `Command`: the legacy `Response: Follows` text or, from Asterisk 14,
     /// `Output:` lines; both arrive in the one response frame.
     Follows,
+    /// An action some servers answer with plain text and no `ActionID` (the
+    /// `Queues` action up to Asterisk 14: the text of `queue show`). AMI
+    /// answers one action at a time per connection, so the next block that
+    /// starts no frame, once the action was sent, is its answer
+    /// ([`Frame::is_headerless`](crate::protocol::Frame::is_headerless)); a
+    /// normal response with its `ActionID` (a newer server's error) ends it
+    /// as well.
+    Headerless,
 }
 
 /// Actions known to answer with an event list.
@@ -50,20 +58,23 @@ const LIST_ACTIONS: &[&str] = &[
 
 impl CompletionStrategy {
     /// The strategy an action called `name` needs: `Follows` for `Command`,
-    /// `List` for the known list actions, `Single` (with list detection)
-    /// for everything else.
+    /// `Headerless` for `Queues`, `List` for the known list actions,
+    /// `Single` (with list detection) for everything else.
     ///
     /// ```
     /// use apn_ami_core::correlation::CompletionStrategy;
     ///
     /// assert_eq!(CompletionStrategy::for_action("Command"), CompletionStrategy::Follows);
     /// assert_eq!(CompletionStrategy::for_action("CoreShowChannels"), CompletionStrategy::List);
+    /// assert_eq!(CompletionStrategy::for_action("Queues"), CompletionStrategy::Headerless);
     /// assert_eq!(CompletionStrategy::for_action("Ping"), CompletionStrategy::Single);
     /// ```
     #[must_use]
     pub fn for_action(name: &str) -> Self {
         if name.eq_ignore_ascii_case("command") {
             Self::Follows
+        } else if name.eq_ignore_ascii_case("queues") {
+            Self::Headerless
         } else if LIST_ACTIONS
             .iter()
             .any(|list| list.eq_ignore_ascii_case(name))

@@ -39,10 +39,12 @@ pub enum Outcome {
     ShuttingDown,
     /// Its event list passed its cap.
     ListTooLong,
+    /// Its headerless answer passed the frame size limit.
+    AnswerTooLarge,
 }
 
 impl Outcome {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::Success,
         Self::Error,
         Self::Timeout,
@@ -50,6 +52,7 @@ impl Outcome {
         Self::Rejected,
         Self::ShuttingDown,
         Self::ListTooLong,
+        Self::AnswerTooLarge,
     ];
 
     /// The label value.
@@ -63,6 +66,7 @@ impl Outcome {
             Self::Rejected => "rejected",
             Self::ShuttingDown => "shutting_down",
             Self::ListTooLong => "list_too_long",
+            Self::AnswerTooLarge => "answer_too_large",
         }
     }
 

@@ -151,6 +151,18 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A headerless answer: `content` is its text, kept whole as the body.
+    pub(crate) fn headerless(content: &[u8]) -> Self {
+        let end = u32::try_from(content.len()).unwrap_or(u32::MAX);
+        Self {
+            kind: FrameKind::Response,
+            storage: content.into(),
+            table_at: end,
+            body: Some((0, end)),
+            action_id: None,
+        }
+    }
+
     /// Builds a frame from its bytes and header spans: `content` is copied
     /// once and each key is lowercased in the copy up to its first `(`.
     pub(crate) fn assemble(
@@ -278,10 +290,23 @@ impl Frame {
     }
 
     /// The value of the first line: `Success`, `Error`, `Follows`, `Goodbye`
-    /// for a response, the event name for an event, the action name for an action.
+    /// for a response, the event name for an event, the action name for an
+    /// action; empty for a [headerless answer](Frame::is_headerless).
     #[must_use]
     pub fn first_value(&self) -> Value<'_> {
+        if self.is_empty() {
+            return Value::new(b"");
+        }
         self.value_of(self.span(0))
+    }
+
+    /// Whether this is a headerless answer: the plain text an old module
+    /// answers with (the `Queues` action up to Asterisk 14 answers with the
+    /// text of `queue show`), no `Response:`, no `ActionID:`. Its bytes are
+    /// in [`Frame::follows_body`]; it has no header.
+    #[must_use]
+    pub fn is_headerless(&self) -> bool {
+        self.is_empty() && self.body.is_some()
     }
 
     /// The (first) `ActionID` header, if any. The parser notes where it
@@ -294,7 +319,9 @@ impl Frame {
 
     /// The raw CLI text of a legacy `Response: Follows` Command answer
     /// (Asterisk 13 and older), between the headers and `--END COMMAND--`,
-    /// byte for byte (bare `\n` line ends included). `None` for every other frame.
+    /// byte for byte (bare `\n` line ends included); or the whole text of a
+    /// [headerless answer](Frame::is_headerless), its CRLF lines up to the
+    /// blank line that ends it. `None` for every other frame.
     #[must_use]
     pub fn follows_body(&self) -> Option<&[u8]> {
         self.body

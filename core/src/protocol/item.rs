@@ -9,6 +9,13 @@ pub enum Item {
     Banner(Banner),
     /// A complete frame.
     Frame(Frame),
+    /// An awaited headerless answer passed the frame size limit (`limit`
+    /// bytes) and was discarded: it takes the place of that answer, so the
+    /// action awaiting it can end at once.
+    HeaderlessTooLarge {
+        /// The frame size limit in force.
+        limit: usize,
+    },
 }
 
 impl Item {
@@ -17,7 +24,7 @@ impl Item {
     pub fn into_frame(self) -> Option<Frame> {
         match self {
             Self::Frame(frame) => Some(frame),
-            Self::Banner(_) => None,
+            Self::Banner(_) | Self::HeaderlessTooLarge { .. } => None,
         }
     }
 
@@ -26,7 +33,7 @@ impl Item {
     pub const fn as_frame(&self) -> Option<&Frame> {
         match self {
             Self::Frame(frame) => Some(frame),
-            Self::Banner(_) => None,
+            Self::Banner(_) | Self::HeaderlessTooLarge { .. } => None,
         }
     }
 }
@@ -63,8 +70,10 @@ impl Banner {
 /// Counters a parser keeps for the metrics layer; they survive resets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParserStats {
-    /// Frames delivered.
+    /// Frames delivered (headerless answers included).
     pub frames: u64,
+    /// Headerless answers delivered (see [`Parser::set_headerless_due`](super::Parser::set_headerless_due)).
+    pub headerless_answers: u64,
     /// Bytes of the stream taken in (parsed in place or buffered); after an
     /// unrecoverable error, exactly the bytes through the point where it
     /// was decided, whatever the chunking.

@@ -56,6 +56,9 @@ enum State {
     },
     /// Reading a legacy Command body; searched without a match up to `scanned`.
     Body { body_start: usize, scanned: usize },
+    /// Reading a headerless answer from the first byte; searched up to
+    /// `scanned` for the blank line that may end it.
+    Headerless { scanned: usize },
     /// Dropping bytes up to the next terminator; `run_start` is the stream
     /// offset where the oversized frame began.
     Discard {
@@ -89,6 +92,9 @@ pub(crate) struct Machine {
     pub(crate) stats: ParserStats,
     /// Bytes the current step consumed.
     consumed: usize,
+    /// Headerless answers awaited: while positive, a block that starts no
+    /// frame is read as one instead of being skipped.
+    pub(crate) headerless_due: usize,
 }
 
 impl Machine {
@@ -102,6 +108,7 @@ impl Machine {
             action_id: None,
             stats: ParserStats::default(),
             consumed: 0,
+            headerless_due: 0,
         }
     }
 
@@ -149,6 +156,7 @@ impl Machine {
                 body_start,
                 scanned,
             } => Ok(self.step_body(input, body_start, scanned)),
+            State::Headerless { scanned } => Ok(self.step_headerless(input, scanned)),
             State::Discard {
                 terminator,
                 run_start,
@@ -230,6 +238,10 @@ impl Machine {
             Some((header, kind, follows))
         });
         let Some((header, kind, follows)) = start else {
+            if self.headerless_due > 0 {
+                self.state = State::Headerless { scanned: 0 };
+                return Step::Continue;
+            }
             return self.resync(end);
         };
         self.spans.clear();
@@ -387,6 +399,68 @@ impl Machine {
             return Step::Wait;
         }
         self.discard(Terminator::EndCommand, rescan)
+    }
+
+    /// A headerless answer (the old `Queues`: `queue show` text, a blank
+    /// line between entries, two at the end) runs over consecutive blocks
+    /// that start no frame. It ends at an empty line right after a block's
+    /// blank line, or before a line that starts a frame. Deciding needs the
+    /// line after each blank line, so an answer ended by one blank line is
+    /// delivered when the next line arrives.
+    fn step_headerless(&mut self, input: &[u8], mut scanned: usize) -> Step {
+        let max = self.config.max_frame_size;
+        let window = &input[..input.len().min(max)];
+        loop {
+            let Some(blank) = memmem::find(&window[scanned..], BLANK_LINE).map(|at| scanned + at)
+            else {
+                let rescan = window
+                    .len()
+                    .saturating_sub(BLANK_LINE.len() - 1)
+                    .max(scanned);
+                return self.wait_or_discard_headerless(window.len(), rescan);
+            };
+            let after = blank + BLANK_LINE.len();
+            let rest = &window[after..];
+            if rest.starts_with(b"\r\n") {
+                return Step::Emit(self.emit_headerless(input, blank, after + 2));
+            }
+            let Some(end) = find_crlf(rest, 0) else {
+                return self.wait_or_discard_headerless(window.len(), blank);
+            };
+            let starts_frame = split_header(&rest[..end])
+                .and_then(|(key_end, _)| start_kind(&rest[..key_end], self.config.role))
+                .is_some();
+            if starts_frame {
+                return Step::Emit(self.emit_headerless(input, blank, after));
+            }
+            // Another entry of the same answer.
+            scanned = after;
+        }
+    }
+
+    fn wait_or_discard_headerless(&mut self, window: usize, scanned: usize) -> Step {
+        if window < self.config.max_frame_size {
+            self.state = State::Headerless { scanned };
+            return Step::Wait;
+        }
+        // Too large to keep: the awaited answer is spent, and the rest is
+        // skipped as a damaged block; the item lets its action end now.
+        self.headerless_due -= 1;
+        self.discard(Terminator::BlankLine, scanned);
+        Step::Emit(Item::HeaderlessTooLarge {
+            limit: self.config.max_frame_size,
+        })
+    }
+
+    /// Emits `[0, content_end)` as a headerless answer, consuming `[0, end)`.
+    fn emit_headerless(&mut self, input: &[u8], content_end: usize, end: usize) -> Item {
+        let frame = Frame::headerless(&input[..content_end]);
+        self.consume(end);
+        self.headerless_due -= 1;
+        self.stats.frames += 1;
+        self.stats.headerless_answers += 1;
+        self.state = State::FrameStart;
+        Item::Frame(frame)
     }
 
     fn step_discard(

@@ -151,16 +151,23 @@ impl Parser {
             input = &chunk[taken..];
             if let Some(item) = self.poll()? {
                 sink(item);
-                // The pending bytes alone could not complete an item, so
-                // this one ended past them, and an item leaves the machine
-                // between frames: what the buffer still holds is the end of
-                // what was taken from `chunk`. Read it from there instead.
-                debug_assert!(self.start >= pending && self.machine.between_frames());
-                let unread = self.buffered();
-                self.machine.stats.bytes -= unread as u64;
-                input = &chunk[taken - unread..];
-                self.buf.clear();
-                self.start = 0;
+                if self.start >= pending && self.machine.between_frames() {
+                    // The item ended past the pending bytes, between frames:
+                    // what the buffer still holds is the end of what was
+                    // taken from `chunk`. Read it from there instead.
+                    let unread = self.buffered();
+                    self.machine.stats.bytes -= unread as u64;
+                    input = &chunk[taken - unread..];
+                    self.buf.clear();
+                    self.start = 0;
+                } else {
+                    // An item decided by looking ahead (a headerless answer
+                    // ends where the next line starts a frame) or one that
+                    // left the machine mid-stream: drain the buffer first.
+                    while let Some(item) = self.poll()? {
+                        sink(item);
+                    }
+                }
             }
             if input.is_empty() {
                 return Ok(());
@@ -199,6 +206,15 @@ impl Parser {
         self.machine.stats.bytes -= unread as u64;
         self.buf.clear();
         self.start = 0;
+    }
+
+    /// How many headerless answers the reader awaits (actions such as the old
+    /// `Queues`, answered with plain text and no `ActionID`). While
+    /// positive, a block that starts no frame is read as one such answer
+    /// ([`Frame::is_headerless`](super::Frame::is_headerless)) instead of
+    /// being skipped; each delivered answer takes one off.
+    pub fn set_headerless_due(&mut self, count: usize) {
+        self.machine.headerless_due = count;
     }
 
     /// Forgets the stream (for a new connection); keeps buffers and counters.

@@ -6,7 +6,7 @@ use crate::correlation::deadline_after;
 
 use super::{DROP_REPORT_INTERVAL, Handshake, Session};
 use crate::connection::handshake;
-use crate::correlation::Dispatch;
+use crate::correlation::{AmiError, Dispatch};
 use crate::observe::{Level, LogRecord};
 use crate::protocol::{Frame, FrameKind, Item};
 
@@ -26,6 +26,22 @@ impl Session {
                 self.on_response(frame, now);
             }
             Item::Frame(frame) => self.on_event(frame, now),
+            Item::HeaderlessTooLarge { limit } => {
+                let ended = self.registry.headerless_owner().and_then(|sequence| {
+                    self.registry
+                        .fail(sequence, AmiError::AnswerTooLarge { limit }, now)
+                });
+                self.log(
+                    LogRecord::new(
+                        Level::Warn,
+                        "a headerless answer passed the frame size limit and was discarded",
+                    )
+                    .count("limit", limit as u64),
+                );
+                if let Some(completion) = ended {
+                    self.complete(completion, now);
+                }
+            }
         }
     }
 
@@ -36,11 +52,23 @@ impl Session {
     }
 
     pub(super) fn on_response(&mut self, frame: Frame, now: Instant) {
-        let Some(sequence) = self.sequence_of(&frame) else {
-            self.log(LogRecord::new(
-                Level::Debug,
-                "response without one of our ActionIDs dropped",
-            ));
+        let owner = if frame.is_headerless() {
+            // The parser reads one only while an action awaits it.
+            self.registry.headerless_owner()
+        } else {
+            self.sequence_of(&frame)
+        };
+        let Some(sequence) = owner else {
+            let record = if frame.is_headerless() {
+                // Its action was answered otherwise earlier in this read.
+                LogRecord::new(Level::Warn, "headerless answer no action awaits dropped")
+            } else {
+                LogRecord::new(
+                    Level::Debug,
+                    "response without one of our ActionIDs dropped",
+                )
+            };
+            self.log(record);
             return;
         };
         if self.unsent_control.contains(&sequence) || self.registry.is_unsent(sequence) {

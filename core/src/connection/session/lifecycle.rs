@@ -309,6 +309,7 @@ impl Session {
             ) => Outcome::Rejected,
             Err(AmiError::ShuttingDown) => Outcome::ShuttingDown,
             Err(AmiError::ListTooLong { .. }) => Outcome::ListTooLong,
+            Err(AmiError::AnswerTooLarge { .. }) => Outcome::AnswerTooLarge,
         };
         self.metrics.record_action(outcome, completion.latency);
     }

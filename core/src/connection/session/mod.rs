@@ -223,6 +223,10 @@ impl Session {
         }
         self.metrics.counters.bytes_received += bytes.len() as u64;
         let mut items = std::mem::take(&mut self.scratch);
+        // Answers without an ActionID can only be told from garbage by
+        // whether one is awaited (see `CompletionStrategy::Headerless`).
+        self.parser
+            .set_headerless_due(self.registry.headerless_due());
         let parsed = self.parser.feed(bytes, |item| items.push(item));
         for item in items.drain(..) {
             self.on_item(item, now);
