@@ -13,11 +13,13 @@
 mod fake;
 mod flood;
 mod net;
+mod shared;
 mod sim;
 mod tcp;
 
 pub use fake::{CommandFormat, FakeAsterisk, LEGACY_QUEUES, NodeConfig, NodeStats, QueuesFormat};
 pub use flood::{realistic_events, serve_flood};
 pub use net::{Link, LinkConfig};
+pub use shared::{Changed, SharedNode, Turn};
 pub use sim::{Fault, FaultPlan, Sim, SimConfig, Violation};
 pub use tcp::TcpNode;

@@ -21,8 +21,8 @@
 //! ```
 //!
 //! TCP and TLS (rustls through futures-rustls, feature `tls`, on by
-//! default); SIGTERM/SIGINT with [`Client::shutdown_on_signals`]. Not yet
-//! here (see the tokio crate): the in-memory fake-node connector.
+//! default); in-memory fake nodes ([`memory`]) for an application's own
+//! tests; SIGTERM/SIGINT with [`Client::shutdown_on_signals`].
 
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -49,6 +49,7 @@ pub use signals::{Signal, wait_for_signal};
 #[cfg(feature = "tls")]
 pub use tls::TlsConnector;
 
+pub mod memory;
 mod signals;
 #[cfg(feature = "tls")]
 mod tls;
@@ -89,6 +90,28 @@ impl Client {
         #[cfg(not(feature = "tls"))]
         let tls = None;
         let connectors = config.connectors(resolved.connect_timeout, &plain, tls)?;
+        Self::spawn(resolved, connectors)
+    }
+
+    /// As [`Client::start`], with one connector for every server (its
+    /// address and TLS settings are the connector's business):
+    /// [`memory::FakeCluster`] for tests, or an application's own.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the server and the field.
+    pub fn start_with(
+        config: &ClientConfig,
+        connector: SharedConnector,
+    ) -> Result<Self, ConfigError> {
+        let resolved = config.resolve()?;
+        let connectors = vec![connector; resolved.cluster.servers.len()];
+        Self::spawn(resolved, connectors)
+    }
+
+    fn spawn(
+        resolved: apn_ami_client::Resolved,
+        connectors: Vec<SharedConnector>,
+    ) -> Result<Self, ConfigError> {
         let (inner, driver) = Driver::new(resolved, connectors, SmolTimer::new())?;
         smol::spawn(driver.run()).detach();
         Ok(Self { inner })

@@ -21,7 +21,7 @@ use apn_ami_core::correlation::AmiError;
 use apn_ami_core::health::HealthState;
 use apn_ami_core::observe::Secret;
 use apn_ami_core::protocol::{Action, Frame};
-use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
+use apn_ami_sim::{CommandFormat, NodeConfig, SharedNode, TcpNode};
 
 use crate::tls_front::{authority, ca_file, tls_front};
 
@@ -37,6 +37,15 @@ pub trait Runtime: 'static {
     /// # Errors
     /// As the runtime's `Client::start`.
     fn start(config: &ClientConfig) -> Result<Client, ConfigError>;
+    /// Starts a client on this runtime whose servers are in-memory fake
+    /// nodes, by server key (the runtime's own in-memory connector).
+    ///
+    /// # Errors
+    /// As the runtime's `Client::start_with`.
+    fn start_in_memory(
+        config: &ClientConfig,
+        nodes: &[(&str, SharedNode)],
+    ) -> Result<Client, ConfigError>;
     /// Runs `task` concurrently; the future ends with its output.
     fn spawn<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> BoxFuture<T>;
     /// Waits `duration` on the runtime's clock.
@@ -79,6 +88,7 @@ macro_rules! conformance_suite {
                 an_unreadable_ca_file_is_a_config_error_naming_the_field,
                 an_unanswered_action_times_out_once_at_its_own_deadline,
                 a_signal_is_known_by_the_time_the_event_stream_ends,
+                in_memory_nodes_serve_the_client_through_a_crash,
             );
         }
     };
@@ -359,6 +369,35 @@ pub async fn a_graceful_shutdown_lets_pending_actions_end_then_logs_off<R: Runti
     let stats = node.stop().expect("node thread");
     assert_eq!(stats.logoffs, 1);
     assert_eq!(stats.actions, 10 + 2 + 1);
+}
+
+/// Conformance test `in_memory_nodes_serve_the_client_through_a_crash`:
+/// the runtime's in-memory connector serves the real client (actions, a
+/// crash and the reconnect, the logoff at shutdown) with no socket.
+pub async fn in_memory_nodes_serve_the_client_through_a_crash<R: Runtime>() {
+    let node = SharedNode::new(NodeConfig::new("app", "s3cret"), 7);
+    let settings = ServerSettings::new("mem", "fake", 5038, "app", Secret::new("s3cret"));
+    let client = R::start_in_memory(&ClientConfig::new(vec![settings]), &[("mem", node.clone())])
+        .expect("valid");
+    client.ready().await.expect("logged in");
+    for _ in 0..100 {
+        assert!(client.send(ping()).await.expect("answered").is_success());
+    }
+    node.drop_connection();
+    let mut answered_again = false;
+    for _ in 0..100 {
+        if let Some(Ok(response)) = R::timeout(Duration::from_secs(1), client.send(ping())).await {
+            answered_again = response.is_success();
+            if answered_again {
+                break;
+            }
+        }
+        R::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(answered_again, "the client reconnected to the node");
+    assert_eq!(node.stats().connections, 2);
+    client.shutdown().await;
+    assert_eq!(node.stats().logoffs, 1);
 }
 
 /// Conformance test `a_refused_connection_names_the_address`.

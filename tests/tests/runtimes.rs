@@ -7,6 +7,7 @@ use std::time::Duration;
 use apn_ami_client::{Client, ClientConfig, ConfigError};
 use apn_ami_conformance::conformance_suite;
 use apn_ami_conformance::runtime_suite::{BoxFuture, Runtime};
+use apn_ami_sim::SharedNode;
 
 /// tokio, multi-threaded with two workers.
 struct Tokio;
@@ -26,6 +27,17 @@ impl Runtime for Tokio {
 
     fn start(config: &ClientConfig) -> Result<Client, ConfigError> {
         apn_ami_tokio::Client::start(config).map(|client| (*client).clone())
+    }
+
+    fn start_in_memory(
+        config: &ClientConfig,
+        nodes: &[(&str, SharedNode)],
+    ) -> Result<Client, ConfigError> {
+        use apn_ami_tokio::memory::FakeCluster;
+        let fakes = nodes.iter().fold(FakeCluster::new(), |fakes, (key, node)| {
+            fakes.with_node(key, node.clone())
+        });
+        apn_ami_tokio::Client::start_with(config, fakes.shared()).map(|client| (*client).clone())
     }
 
     fn spawn<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> BoxFuture<T> {
@@ -52,6 +64,17 @@ impl Runtime for Smol {
 
     fn start(config: &ClientConfig) -> Result<Client, ConfigError> {
         apn_ami_smol::Client::start(config).map(|client| (*client).clone())
+    }
+
+    fn start_in_memory(
+        config: &ClientConfig,
+        nodes: &[(&str, SharedNode)],
+    ) -> Result<Client, ConfigError> {
+        use apn_ami_smol::memory::FakeCluster;
+        let fakes = nodes.iter().fold(FakeCluster::new(), |fakes, (key, node)| {
+            fakes.with_node(key, node.clone())
+        });
+        apn_ami_smol::Client::start_with(config, fakes.shared()).map(|client| (*client).clone())
     }
 
     fn spawn<T: Send + 'static>(task: impl Future<Output = T> + Send + 'static) -> BoxFuture<T> {
