@@ -16,6 +16,7 @@
 //! | [`health`] | backoff, circuit breaker, health states, reconnect decisions |
 //! | [`cluster`] | every server, routing, the single object a runtime drives |
 //! | [`observe`] | redacted log records and metrics |
+//! | `typed` | `Frame::parse::<T>()` through serde (feature `serde`, on by default); uses only `protocol`, nothing uses it |
 
 pub mod cluster;
 pub mod connection;
@@ -23,3 +24,5 @@ pub mod correlation;
 pub mod health;
 pub mod observe;
 pub mod protocol;
+#[cfg(feature = "serde")]
+pub mod typed;
