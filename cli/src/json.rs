@@ -1,32 +1,20 @@
 //! Frames as lossless JSON: `[key, value]` pairs in wire order; a value
 //! that is not UTF-8 becomes `{"hex": "…"}` with its exact bytes.
 
-use std::fmt::Write as _;
-
+use apn_ami_core::typed::ser::Text;
 use apn_ami_tokio::{Frame, Response};
 use serde_json::{Value, json};
 
-/// One header value: a string, or its bytes in hex when not UTF-8.
+/// One header value: a string, or its bytes in hex when not UTF-8 (the
+/// core's lossless form, [`Text`]).
 fn value(bytes: &[u8]) -> Value {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Value::from(text);
-    }
-    let hex = bytes.iter().fold(String::new(), |mut hex, byte| {
-        // Writing to a String cannot fail.
-        let _infallible = write!(hex, "{byte:02x}");
-        hex
-    });
-    json!({ "hex": hex })
+    serde_json::to_value(Text(bytes)).unwrap_or_default()
 }
 
-/// A frame's headers as `[key, value]` pairs in wire order.
+/// A frame's headers as `[key, value]` pairs in wire order (the core's
+/// `Serialize` for frames: keys and values lossless).
 pub(crate) fn headers(frame: &Frame) -> Value {
-    Value::Array(
-        frame
-            .headers()
-            .map(|(key, text)| json!([key, value(text.as_bytes())]))
-            .collect(),
-    )
+    serde_json::to_value(frame).unwrap_or_default()
 }
 
 /// An action's whole answer: the response, its list items and the event

@@ -202,3 +202,32 @@ fn every_number_type_and_a_char_read_from_text() {
     assert!((n.l - 1_722_870_012.345_678).abs() < 1e-6);
     assert_eq!(n.m, 'Y');
 }
+
+#[test]
+fn a_frame_serializes_losslessly_as_ordered_pairs() {
+    let frame = frame(
+        b"Event: UserEvent\r\nUserEvent: Caller\r\nName: \xcf\xe5\xf2\xf0\r\nK\xe9y: v\r\nVariable: A\r\nVariable: B\r\n\r\n",
+    );
+    let json = serde_json::to_string(&frame).unwrap();
+    assert_eq!(
+        json,
+        r#"[["event","UserEvent"],["userevent","Caller"],["name",{"hex":"cfe5f2f0"}],[{"hex":"6be979"},"v"],["variable","A"],["variable","B"]]"#
+    );
+    // Back from the JSON, every byte and the order are there.
+    let pairs: Vec<(serde_json::Value, serde_json::Value)> = serde_json::from_str(&json).unwrap();
+    assert_eq!(pairs.len(), frame.len());
+    for ((key, value), (raw_key, raw_value)) in pairs.iter().zip(frame.raw_headers()) {
+        for (json, raw) in [(key, raw_key), (value, raw_value)] {
+            let bytes = match json {
+                serde_json::Value::String(text) => text.as_bytes().to_vec(),
+                other => (0..other["hex"].as_str().unwrap().len() / 2)
+                    .map(|at| {
+                        u8::from_str_radix(&other["hex"].as_str().unwrap()[2 * at..2 * at + 2], 16)
+                            .unwrap()
+                    })
+                    .collect(),
+            };
+            assert_eq!(bytes, raw.as_bytes());
+        }
+    }
+}

@@ -1,5 +1,4 @@
-//! Typed views of frames through serde: `frame.parse::<Hangup>()`
-//! (feature `serde`, on by default). Uses only the `protocol` layer.
+//! Frames read as serde types: `frame.parse::<Hangup>()`.
 //!
 //! A struct's fields match headers ignoring ASCII case and underscores
 //! (`caller_id_num` reads `CallerIDNum`), and a key's `(…)` suffix
@@ -93,7 +92,7 @@ impl de::Error for ParseError {
 }
 
 impl Frame {
-    /// This frame as a `T`: see [the `typed` module](crate::typed) for how
+    /// This frame as a `T`: see [`typed::de`](crate::typed::de) for how
     /// headers match fields and read as values.
     ///
     /// ```
