@@ -67,8 +67,8 @@ enum Sub {
     /// Example: apn-ami command --config apn-ami.toml --server pbx-a "core show channels"
     Command(oneshot::CommandArgs),
     /// Streams events as JSON lines: `server`, `event`, and `headers` as
-    /// `[key, value]` pairs in wire order (keys lowercase). A value that is
-    /// not UTF-8 is written as `{"hex": "…"}` with its exact bytes.
+    /// `[key, value]` pairs in wire order (keys lowercase). A key or value
+    /// that is not UTF-8 is written as `{"hex": "…"}` with its exact bytes.
     ///
     /// Example: apn-ami events --config apn-ami.toml --count 100 --filter event=Hangup
     Events(oneshot::EventsArgs),
