@@ -56,6 +56,10 @@ pub struct ClientConfig {
     /// shuts down at once (512 MiB by default).
     #[serde(default)]
     pub memory_budget_bytes: Option<usize>,
+    /// Actions that may wait in the client for a server to become eligible
+    /// (4 096 by default); past it, `send` is refused at once.
+    #[serde(default)]
+    pub max_waiting_actions: Option<usize>,
     /// Events the driver may hand to the application in one batch (1 024 by
     /// default); past it, events wait in the core's bounded queues.
     #[serde(default)]
@@ -299,6 +303,7 @@ impl ClientConfig {
             reconnect: ReconnectSettings::default(),
             seed: None,
             memory_budget_bytes: None,
+            max_waiting_actions: None,
             event_batch: None,
             command_queue: None,
             connect_timeout: None,
@@ -377,6 +382,10 @@ impl ClientConfig {
         if let Some(budget) = self.memory_budget_bytes {
             positive(None, "memory_budget_bytes", budget)?;
             cluster.memory_budget_bytes = budget;
+        }
+        if let Some(waiting) = self.max_waiting_actions {
+            positive(None, "max_waiting_actions", waiting)?;
+            cluster.max_waiting_actions = waiting;
         }
         // Whatever the checks above do not catch, the core's own check does.
         cluster.validate().map_err(|error| {

@@ -104,12 +104,18 @@ fn unknown_fields_and_wrong_types_name_the_field_and_line() {
 
 #[test]
 fn every_refusal_names_the_server_and_the_field() {
-    let cases: [(&str, &str, Option<&str>, &str); 13] = [
+    let cases: [(&str, &str, Option<&str>, &str); 14] = [
         (
             "seed = 42",
             "seed = 42\nmemory_budget_bytes = 4096",
             None,
             "memory_budget_bytes",
+        ),
+        (
+            "seed = 42",
+            "seed = 42\nmax_waiting_actions = 0",
+            None,
+            "max_waiting_actions",
         ),
         (
             "event_queue_capacity = 500",

@@ -46,7 +46,7 @@ fn round_robin_spreads_over_healthy_servers_only() {
     let mut rig = ClusterRig::new(cluster_config(3, Routing::RoundRobin), 1);
     rig.tick(0);
     let servers: Vec<_> = (0..6)
-        .map(|_| rig.ping(Route::Any).unwrap().server.0)
+        .map(|_| rig.ping(Route::Any).unwrap().server.unwrap().0)
         .collect();
     assert_eq!(servers, [0, 1, 2, 0, 1, 2]);
     let now = rig.now();
@@ -54,7 +54,7 @@ fn round_robin_spreads_over_healthy_servers_only() {
     rig.cluster.handle_disconnected(ServerId(1), now);
     rig.pump();
     let servers: Vec<_> = (0..4)
-        .map(|_| rig.ping(Route::Any).unwrap().server.0)
+        .map(|_| rig.ping(Route::Any).unwrap().server.unwrap().0)
         .collect();
     assert!(servers.iter().all(|&s| s != 1), "{servers:?}");
     assert!(rig.completed.iter().all(|(_, result)| result.is_ok()));
@@ -91,7 +91,7 @@ fn explicit_targeting_fails_fast_unless_the_server_is_healthy() {
     rig.tick(0);
     assert_eq!(
         rig.ping(Route::Server(ServerId(2))).unwrap().server,
-        ServerId(2)
+        Some(ServerId(2))
     );
     assert_eq!(
         rig.ping(Route::Server(ServerId(7))).unwrap_err(),
@@ -167,12 +167,12 @@ fn sticky_routing_keeps_a_key_on_one_server() {
 fn failover_prefers_the_first_healthy_server_in_its_order() {
     let mut rig = ClusterRig::new(cluster_config(3, Routing::Failover(vec![2, 0, 1])), 1);
     rig.tick(0);
-    assert_eq!(rig.ping(Route::Any).unwrap().server, ServerId(2));
+    assert_eq!(rig.ping(Route::Any).unwrap().server, Some(ServerId(2)));
     let now = rig.now();
     rig.behaviour[2] = Behaviour::Refuse;
     rig.cluster.handle_disconnected(ServerId(2), now);
     rig.pump();
-    assert_eq!(rig.ping(Route::Any).unwrap().server, ServerId(0));
+    assert_eq!(rig.ping(Route::Any).unwrap().server, Some(ServerId(0)));
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn a_silent_server_degrades_is_avoided_then_reset() {
         "a heartbeat went unanswered"
     );
     let servers: Vec<_> = (0..4)
-        .map(|_| rig.ping(Route::Any).unwrap().server.0)
+        .map(|_| rig.ping(Route::Any).unwrap().server.unwrap().0)
         .collect();
     assert_eq!(servers, [1, 1, 1, 1], "routing avoids the degraded server");
     rig.run_until(60_000);
@@ -234,7 +234,7 @@ fn a_hundred_servers_one_flooded_one_failing_the_rest_unaffected() {
     for (handle, result) in &rig.completed {
         assert_eq!(
             result.as_deref(),
-            Ok(format!("Success Ping done on pbx{}", handle.server.0).as_str())
+            Ok(format!("Success Ping done on pbx{}", handle.server.unwrap().0).as_str())
         );
     }
     let flooded = rig.cluster.session(ServerId(42)).unwrap();
@@ -424,7 +424,7 @@ fn random_histories_never_dispatch_to_an_ineligible_server() {
                     match rig.ping(route) {
                         Ok(handle) => {
                             assert!(
-                                snapshot[handle.server.0],
+                                snapshot[handle.server.unwrap().0],
                                 "seed {seed}: sent to unhealthy {:?}",
                                 handle.server
                             );

@@ -135,11 +135,17 @@ fn an_outbound_bound_too_small_for_the_login_is_refused() {
 #[test]
 fn cluster_bounds_and_failover_orders_that_cannot_work_are_refused() {
     let t0 = frames::epoch();
-    let cases: [(ClusterChange, ClusterConfigError); 5] = [
+    let cases: [(ClusterChange, ClusterConfigError); 6] = [
         (
             |c| c.log_capacity = 0,
             ClusterConfigError::Zero {
                 setting: "log_capacity",
+            },
+        ),
+        (
+            |c| c.max_waiting_actions = 0,
+            ClusterConfigError::Zero {
+                setting: "max_waiting_actions",
             },
         ),
         (

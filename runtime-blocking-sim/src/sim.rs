@@ -219,6 +219,9 @@ pub struct Sim {
     /// Every ending: the handle and a short outcome (`Success`, `Error`, or
     /// the error's text).
     pub outcomes: BTreeMap<ClusterHandle, String>,
+    /// Every ending's server: the one that ended it, `None` for an action
+    /// that ended while waiting in the cluster.
+    pub ended_on: BTreeMap<ClusterHandle, Option<ServerId>>,
     /// Connects the cluster asked for, by virtual millisecond.
     pub connect_times: Vec<(u64, usize)>,
 }
@@ -290,6 +293,7 @@ impl Sim {
             events_delivered: 0,
             events_by_node: vec![0; node_count],
             outcomes: BTreeMap::new(),
+            ended_on: BTreeMap::new(),
             connect_times: Vec::new(),
         }
     }
@@ -339,17 +343,25 @@ impl Sim {
     /// # Errors
     /// The cluster's refusal ([`AmiError`]), recorded in the trace.
     pub fn submit(&mut self, action: Action, route: Route<'_>) -> Result<ClusterHandle, AmiError> {
-        let result = self
-            .cluster
-            .submit(action, route, SubmitOptions::default(), self.now);
+        self.submit_with(action, route, SubmitOptions::default())
+    }
+
+    /// Submits an action with these options; a refusal is its ending.
+    ///
+    /// # Errors
+    /// The cluster's refusal ([`AmiError`]), recorded in the trace.
+    pub fn submit_with(
+        &mut self,
+        action: Action,
+        route: Route<'_>,
+        options: SubmitOptions,
+    ) -> Result<ClusterHandle, AmiError> {
+        let result = self.cluster.submit(action, route, options, self.now);
         let at = self.now_ms();
         match &result {
             Ok(handle) => {
                 self.submitted.insert(*handle, at);
-                self.trace.record(&format!(
-                    "{at} submit {}:{}",
-                    handle.server.0, handle.action.0
-                ));
+                self.trace.record(&format!("{at} submit {handle}"));
             }
             Err(error) => {
                 self.rejected += 1;
@@ -606,15 +618,22 @@ impl Sim {
                         .record(&format!("{at} close {} {reason:?}", server.0));
                     self.close(server.0, now);
                 }
-                ClusterOutput::Completed { handle, result, .. } => {
+                ClusterOutput::Completed {
+                    handle,
+                    server,
+                    result,
+                    ..
+                } => {
                     // A response resolves only an action of its own server.
                     let foreign = result
                         .as_ref()
                         .ok()
                         .and_then(|response| response.frame().action_id())
                         .is_some_and(|id| {
-                            !id.as_bytes()
-                                .starts_with(format!("node{}:", handle.server.0).as_bytes())
+                            server.is_none_or(|server| {
+                                !id.as_bytes()
+                                    .starts_with(format!("node{}:", server.0).as_bytes())
+                            })
                         });
                     if foreign {
                         self.violate(format!("{handle:?} resolved by another server's response"));
@@ -626,11 +645,9 @@ impl Sim {
                         Ok(response) => response.frame().first_value().to_string(),
                         Err(error) => error.to_string(),
                     };
-                    self.trace.record(&format!(
-                        "{at} done {}:{} {outcome}",
-                        handle.server.0, handle.action.0
-                    ));
+                    self.trace.record(&format!("{at} done {handle} {outcome}"));
                     self.outcomes.insert(handle, outcome);
+                    self.ended_on.insert(handle, server);
                     self.record_ending(handle);
                     if self.config.break_exactly_once {
                         self.record_ending(handle);
@@ -773,6 +790,7 @@ impl Sim {
             self.endings.remove(&handle);
             self.submitted.remove(&handle);
             self.outcomes.remove(&handle);
+            self.ended_on.remove(&handle);
             self.forgotten += 1;
         }
     }

@@ -89,6 +89,7 @@ macro_rules! conformance_suite {
                 an_unanswered_action_times_out_once_at_its_own_deadline,
                 a_signal_is_known_by_the_time_the_event_stream_ends,
                 in_memory_nodes_serve_the_client_through_a_crash,
+                actions_sent_at_start_go_to_the_first_server_up,
             );
         }
     };
@@ -398,6 +399,44 @@ pub async fn in_memory_nodes_serve_the_client_through_a_crash<R: Runtime>() {
     assert_eq!(node.stats().connections, 2);
     client.shutdown().await;
     assert_eq!(node.stats().logoffs, 1);
+}
+
+/// Conformance test `actions_sent_at_start_go_to_the_first_server_up`: an
+/// application sends at once, without `ready()`, while one of two servers
+/// refuses connections; every action waits in the client and is answered by
+/// the server that comes up, none by the one that does not.
+pub async fn actions_sent_at_start_go_to_the_first_server_up<R: Runtime>() {
+    let down = SharedNode::new(NodeConfig::new("app", "s3cret"), 1);
+    down.refuse_connections(true);
+    let up = SharedNode::new(NodeConfig::new("app", "s3cret"), 2);
+    let settings = ["down", "up"]
+        .map(|key| ServerSettings::new(key, "fake", 5038, "app", Secret::new("s3cret")));
+    let mut config = ClientConfig::new(settings.to_vec());
+    config.session.action_timeout = Some(Duration::from_secs(60));
+    let client =
+        R::start_in_memory(&config, &[("down", down.clone()), ("up", up.clone())]).expect("valid");
+    let sends: Vec<_> = (0..40)
+        .map(|_| {
+            let client = client.clone();
+            R::spawn(async move { client.send(ping()).await })
+        })
+        .collect();
+    for send in sends {
+        let answered = R::timeout(Duration::from_secs(20), send)
+            .await
+            .expect("answered long before its own deadline")
+            .expect("answered");
+        assert!(answered.is_success());
+    }
+    assert!(up.stats().actions > 40, "the login and the 40 pings");
+    assert_eq!(down.stats().connections, 0);
+    assert!(
+        client
+            .metrics_text()
+            .await
+            .contains("ami_waiting_actions 0\n")
+    );
+    client.shutdown().await;
 }
 
 /// Conformance test `a_refused_connection_names_the_address`.

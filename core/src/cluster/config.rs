@@ -39,10 +39,14 @@ pub struct ClusterConfig {
     pub memory_budget_bytes: usize,
     /// Cluster log records that may wait to be drained.
     pub log_capacity: usize,
+    /// Actions that may wait in the cluster for a server to become
+    /// eligible ([`SubmitOptions::wait_for_server`](crate::connection::SubmitOptions::wait_for_server)).
+    pub max_waiting_actions: usize,
 }
 
 impl ClusterConfig {
-    /// Round-robin over `servers`, default backoff and breaker, 512 MiB budget.
+    /// Round-robin over `servers`, default backoff and breaker, 512 MiB budget,
+    /// up to 4,096 actions waiting for a server.
     #[must_use]
     pub fn new(servers: Vec<ServerConfig>) -> Self {
         Self {
@@ -52,6 +56,7 @@ impl ClusterConfig {
             breaker: BreakerConfig::default(),
             memory_budget_bytes: 512 * 1024 * 1024,
             log_capacity: 4096,
+            max_waiting_actions: 4096,
         }
     }
 }
@@ -147,6 +152,11 @@ impl ClusterConfig {
         if self.log_capacity == 0 {
             return Err(ClusterConfigError::Zero {
                 setting: "log_capacity",
+            });
+        }
+        if self.max_waiting_actions == 0 {
+            return Err(ClusterConfigError::Zero {
+                setting: "max_waiting_actions",
             });
         }
         if self.memory_budget_bytes == 0 {

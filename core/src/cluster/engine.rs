@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::config::{ClusterConfig, ClusterConfigError, Routing};
 use super::routing::{Failover, RoundRobin, RoutingStrategy, Sticky};
 use super::turns::{Deadlines, HeapBytes, Turns};
+use super::waiting::WaitQueue;
 use crate::connection::{CloseReason, Session, SessionOutput, SubmitOptions};
 use crate::correlation::{ActionHandle, AmiError, Bound, InstanceId, Response};
 use crate::health::{BreakerState, ConnectionManager, HealthState, SeededRng};
@@ -30,13 +31,27 @@ pub enum Route<'a> {
     Server(ServerId),
 }
 
-/// An action in the cluster: its server and its handle there.
+/// An action in the cluster, unique among the cluster's actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClusterHandle {
-    /// The server it went to.
-    pub server: ServerId,
-    /// Its handle on that server.
+    /// The server it went to when it was submitted; `None` when it waited
+    /// in the cluster for a server (its completion names the server that
+    /// took it, if one did).
+    pub server: Option<ServerId>,
+    /// Its handle on that server, or its number in the cluster's queue of
+    /// waiting actions when `server` is `None`.
     pub action: ActionHandle,
+}
+
+impl std::fmt::Display for ClusterHandle {
+    /// `3:17` for the action 17 of server 3, `waited:5` for the fifth
+    /// action that waited in the cluster.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.server {
+            Some(server) => write!(f, "{}:{}", server.0, self.action.0),
+            None => write!(f, "waited:{}", self.action.0),
+        }
+    }
 }
 
 /// What the cluster tells its runtime.
@@ -61,6 +76,9 @@ pub enum ClusterOutput {
     Completed {
         /// Which action.
         handle: ClusterHandle,
+        /// The server that ended it; `None` for an action that waited in the
+        /// cluster and ended there (its deadline, a shutdown).
+        server: Option<ServerId>,
         /// Its answer or why there is none.
         result: Result<Response, AmiError>,
         /// From submission to this ending.
@@ -92,8 +110,8 @@ pub enum ClusterOutput {
 }
 
 #[derive(Debug)]
-struct Server {
-    session: Session,
+pub(super) struct Server {
+    pub(super) session: Session,
     manager: ConnectionManager,
     address: String,
     health: HealthState,
@@ -108,22 +126,23 @@ struct Server {
 /// each has its own session, buffers, ActionID space, breaker and metrics.
 #[derive(Debug)]
 pub struct Cluster {
-    servers: Vec<Server>,
-    router: Box<dyn RoutingStrategy + Send>,
+    pub(super) servers: Vec<Server>,
+    pub(super) router: Box<dyn RoutingStrategy + Send>,
     rng: SeededRng,
     outputs: VecDeque<ClusterOutput>,
     /// Heap bytes of the outputs waiting to be polled.
     outputs_bytes: usize,
-    logs: LogQueue,
+    pub(super) logs: LogQueue,
     memory_budget_bytes: usize,
     shutting_down: bool,
     no_healthy_server: u64,
     /// Which servers may take an action, kept as health changes.
-    eligible: Vec<bool>,
+    pub(super) eligible: Vec<bool>,
     /// Whether any server has logged in since the cluster was built.
     ever_logged_in: bool,
-    /// Which servers may queue an action until they log in (not logged in,
-    /// not draining, not shut down), kept as health changes.
+    /// Which servers may queue an action for themselves until they log in
+    /// (not logged in, not draining, not shut down), kept as health
+    /// changes: an action for one server may wait there.
     waitable: Vec<bool>,
     /// Servers with bytes, events or log records waiting, in turn.
     transmits: Turns,
@@ -131,6 +150,13 @@ pub struct Cluster {
     server_logs: Turns,
     deadlines: Deadlines,
     heap: HeapBytes,
+    /// Actions waiting for a server to become eligible.
+    pub(super) waiting: WaitQueue,
+    /// A waiting action's time limit when it gives none: the shortest
+    /// `action_timeout` of the servers, as any of them may take it.
+    pub(super) wait_timeout: Duration,
+    /// A server became eligible while actions wait.
+    pub(super) dispatch_due: bool,
 }
 
 impl Cluster {
@@ -150,6 +176,12 @@ impl Cluster {
             )),
         };
         let count = config.servers.len();
+        let wait_timeout = config
+            .servers
+            .iter()
+            .map(|server| server.session.action_timeout)
+            .min()
+            .unwrap_or_default();
         let mut servers = Vec::with_capacity(count);
         for (index, server) in config.servers.into_iter().enumerate() {
             let session = Session::new(server.session, instance)
@@ -179,6 +211,9 @@ impl Cluster {
             server_logs: Turns::default(),
             deadlines: Deadlines::new(count),
             heap: HeapBytes::new(count),
+            waiting: WaitQueue::new(config.max_waiting_actions),
+            wait_timeout,
+            dispatch_due: false,
         })
         .map(|mut cluster| {
             for index in 0..count {
@@ -231,6 +266,7 @@ impl Cluster {
             slot.session.handle_connected(now);
         }
         self.after(server);
+        self.dispatch_waiting(now);
     }
 
     /// Bytes read from the server's socket.
@@ -239,6 +275,7 @@ impl Cluster {
             slot.session.handle_input(bytes, now);
         }
         self.after(server);
+        self.dispatch_waiting(now);
         self.check_memory(now);
     }
 
@@ -280,6 +317,7 @@ impl Cluster {
     /// timeout sweep and heartbeats (the session's), reconnect timers,
     /// health. Servers with nothing due are not visited.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.expire_waiting(now);
         for index in self.deadlines.due(now) {
             self.servers[index].session.handle_timeout(now);
             self.after(ServerId(index));
@@ -297,6 +335,7 @@ impl Cluster {
             }
             self.refresh(index);
         }
+        self.dispatch_waiting(now);
     }
 
     /// Routes and submits an action.
@@ -316,6 +355,8 @@ impl Cluster {
         if self.shutting_down {
             return Err(AmiError::ShuttingDown);
         }
+        // Actions that waited go first, in the order they came.
+        self.dispatch_waiting(now);
         let held = self.heap_size();
         let length = action.encoded_len(Some(MAX_ACTION_ID_LEN));
         if held + length > self.memory_budget_bytes {
@@ -347,13 +388,12 @@ impl Cluster {
                     Route::Key(key) => Some(key),
                     _ => None,
                 };
-                let chosen = self.router.choose(&self.eligible, key).or_else(|| {
-                    // Nobody can take it now: with `wait_for_server`, a
-                    // server that is not logged in yet queues it.
-                    (options.wait_for_server == Some(true))
-                        .then(|| self.router.choose(&self.waitable, key))
-                        .flatten()
-                });
+                let chosen = self.router.choose(&self.eligible, key);
+                if chosen.is_none() && options.wait_for_server == Some(true) {
+                    // Nobody can take it now: it waits in the cluster for
+                    // the first server that can, whichever it is.
+                    return self.hold(action, key, options, now);
+                }
                 let Some(index) = chosen else {
                     self.no_healthy_server += 1;
                     self.logs.push(
@@ -374,7 +414,7 @@ impl Cluster {
         }
         self.after(ServerId(index));
         Ok(ClusterHandle {
-            server: ServerId(index),
+            server: Some(ServerId(index)),
             action: submitted?,
         })
     }
@@ -383,6 +423,7 @@ impl Cluster {
     /// the grace deadline, `Logoff` goes out, sockets close, no reconnects.
     pub fn shutdown(&mut self, now: Instant) {
         self.shutting_down = true;
+        self.end_all_waiting(now);
         for index in 0..self.servers.len() {
             self.servers[index].manager.stop();
             self.servers[index].session.shutdown(now);
@@ -473,7 +514,10 @@ impl Cluster {
     /// The earliest deadline over every server's session and reconnect timer.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines.earliest()
+        [self.deadlines.earliest(), self.waiting.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Heap bytes held by every server's buffers and queues.
@@ -483,6 +527,7 @@ impl Cluster {
             + self.outputs_bytes
             + self.outputs.capacity() * size_of::<ClusterOutput>()
             + self.logs.heap_size()
+            + self.waiting.heap_size()
     }
 
     /// Every server's metrics in the Prometheus text format, plus the
@@ -492,15 +537,38 @@ impl Cluster {
         let servers: Vec<&ServerMetrics> =
             self.servers.iter().map(|s| s.session.metrics()).collect();
         let mut text = render_prometheus(&servers);
-        text.push_str(
-            "# HELP ami_no_healthy_server_total Actions refused because no server was eligible.\n",
-        );
-        text.push_str("# TYPE ami_no_healthy_server_total counter\n");
-        let _infallible = writeln!(
-            text,
-            "ami_no_healthy_server_total {}",
-            self.no_healthy_server
-        );
+        let cluster_wide = [
+            (
+                "ami_no_healthy_server_total",
+                "Actions refused because no server was eligible.",
+                "counter",
+                self.no_healthy_server,
+            ),
+            (
+                "ami_waiting_actions",
+                "Actions waiting in the cluster for a server to become eligible.",
+                "gauge",
+                self.waiting.len() as u64,
+            ),
+            (
+                "ami_wait_timeouts_total",
+                "Actions that reached their deadline while waiting for a server.",
+                "counter",
+                self.waiting.timeouts(),
+            ),
+            (
+                "ami_wait_refused_total",
+                "Actions refused because the queue of waiting actions was full.",
+                "counter",
+                self.waiting.refused(),
+            ),
+        ];
+        for (name, help, kind, value) in cluster_wide {
+            let _infallible = writeln!(
+                text,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
         text
     }
 
@@ -508,20 +576,46 @@ impl Cluster {
     /// in its bounded queue) and updates its connection manager and health.
     /// Takes the session's control outputs, then brings the server's
     /// bookkeeping up to date.
-    fn after(&mut self, server: ServerId) {
+    pub(super) fn after(&mut self, server: ServerId) {
         let Some(slot) = self.servers.get_mut(server.0) else {
             return;
         };
         while let Some(output) = slot.session.poll_control() {
             let output = match output {
-                SessionOutput::Completed(completion) => ClusterOutput::Completed {
-                    handle: ClusterHandle {
-                        server,
-                        action: completion.handle,
-                    },
-                    result: completion.result,
-                    latency: completion.latency,
-                },
+                SessionOutput::Completed(completion) => {
+                    let (handle, result, latency) =
+                        match self.waiting.ended(server.0, completion.handle.0) {
+                            None => (
+                                ClusterHandle {
+                                    server: Some(server),
+                                    action: completion.handle,
+                                },
+                                completion.result,
+                                completion.latency,
+                            ),
+                            // It waited first: its own handle, its whole time
+                            // limit and its whole latency.
+                            Some(waited) => (
+                                ClusterHandle {
+                                    server: None,
+                                    action: ActionHandle(waited.id),
+                                },
+                                completion.result.map_err(|error| match error {
+                                    AmiError::Timeout { .. } => AmiError::Timeout {
+                                        after: waited.timeout,
+                                    },
+                                    other => other,
+                                }),
+                                completion.latency + waited.waited,
+                            ),
+                        };
+                    ClusterOutput::Completed {
+                        handle,
+                        server: Some(server),
+                        result,
+                        latency,
+                    }
+                }
                 SessionOutput::Close { reason } => ClusterOutput::Close { server, reason },
                 SessionOutput::LoginFailed { message } => {
                     ClusterOutput::LoginFailed { server, message }
@@ -539,7 +633,7 @@ impl Cluster {
         self.refresh(server.0);
     }
 
-    fn push_output(&mut self, output: ClusterOutput) {
+    pub(super) fn push_output(&mut self, output: ClusterOutput) {
         self.outputs_bytes += output_size(&output);
         self.outputs.push_back(output);
     }
@@ -585,6 +679,9 @@ impl Cluster {
             slot.health = health;
         }
         self.eligible[index] = health.is_eligible();
+        if self.eligible[index] && !self.waiting.is_empty() {
+            self.dispatch_due = true;
+        }
         self.waitable[index] = !self.shutting_down
             && matches!(health, HealthState::Disconnected | HealthState::CircuitOpen);
     }
@@ -607,6 +704,7 @@ impl Cluster {
             heap_bytes,
             budget_bytes: self.memory_budget_bytes,
         });
+        self.end_all_waiting(now);
         for index in 0..self.servers.len() {
             self.servers[index].manager.stop();
             self.servers[index]

@@ -9,6 +9,7 @@ mod config;
 mod engine;
 mod routing;
 mod turns;
+mod waiting;
 
 pub use config::{ClusterConfig, ClusterConfigError, Routing, ServerConfig};
 pub use engine::{Cluster, ClusterHandle, ClusterOutput, Route, ServerId};

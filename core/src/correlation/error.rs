@@ -14,6 +14,8 @@ pub enum Bound {
     OutboundBytes,
     /// Heap bytes one connection, or the whole client, may hold.
     MemoryBudget,
+    /// Actions the cluster holds while no server can take them.
+    WaitingForServer,
 }
 
 /// Why an action ended without its answer. Every submitted action ends
