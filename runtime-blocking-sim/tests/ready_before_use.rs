@@ -40,14 +40,14 @@ fn run(seed: u64, plan: FaultPlan, timeout: Duration) -> Sim {
     for n in 0..ACTIONS {
         assert!(!sim.cluster.ever_logged_in(), "seed {seed}: too late");
         let action = Action::builder("Ping")
-            .header("X-Order", &n.to_string())
+            .header("X-Order", n.to_string())
             .build()
             .expect("valid");
         let result = sim.submit_with(action, Route::Any, waiting(timeout));
         let handle = result.unwrap_or_else(|error| panic!("seed {seed}: refused: {error}"));
         assert_eq!(handle.server, None, "seed {seed}: it waits in the cluster");
     }
-    sim.run_until(timeout.as_millis() as u64 + 60_000);
+    sim.run_until(u64::try_from(timeout.as_millis()).expect("short") + 60_000);
     sim.check_endings();
     assert_eq!(sim.violation(), None, "seed {seed}");
     sim
