@@ -94,11 +94,13 @@ pub struct SubmitOptions {
     pub timeout: Option<Duration>,
     /// This action's completion instead of the one its name implies.
     pub strategy: Option<CompletionStrategy>,
-    /// When no server may take it now: `Some(true)` queues it on a server
-    /// that is not logged in yet, to be written after its login or to end
-    /// at its own deadline (`Timeout`), exactly once; `Some(false)` refuses
-    /// it at once (`NoHealthyServer`, `ServerUnavailable`). `None` leaves
-    /// it to the runtime: the core refuses, the runtimes wait until a first
-    /// server has logged in.
+    /// When no server may take it now: `Some(true)` lets it wait, to be
+    /// written once a server can take it or to end at its own deadline
+    /// (`Timeout`), exactly once. An action for any server waits in the
+    /// cluster's bounded queue for the first server that becomes eligible;
+    /// an action for one server waits in that server's queue for its
+    /// login. `Some(false)` refuses it at once (`NoHealthyServer`,
+    /// `ServerUnavailable`). `None` leaves it to the runtime: the core
+    /// refuses, the runtimes wait until a first server has logged in.
     pub wait_for_server: Option<bool>,
 }
