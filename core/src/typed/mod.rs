@@ -5,9 +5,16 @@
 //!   into any `T: Deserialize` ([`de`] says how headers meet fields).
 //! - Writing: a [`Frame`](crate::protocol::Frame) serializes losslessly as
 //!   its `[key, value]` pairs in wire order ([`ser`] says how bytes that
-//!   are not UTF-8 survive).
+//!   are not UTF-8 survive); any `T: Serialize` becomes an
+//!   [`Action`](crate::protocol::Action) or an event's bytes ([`write`]).
 
+pub mod actions;
 pub mod de;
+pub mod events;
 pub mod ser;
+mod values;
+pub mod write;
 
 pub use de::ParseError;
+pub use values::{ChannelState, HangupCause};
+pub use write::{WriteError, to_action, to_event_bytes, to_headers};
