@@ -501,7 +501,13 @@ impl FakeAsterisk {
                 };
                 let mut text = format!("Response: Success\r\n{id_line}EventList: start\r\nMessage: Items will follow\r\n\r\n");
                 for n in 0..self.config.list_items {
-                    write!(text, "Event: {item}\r\n{id_line}Channel: PJSIP/{n}\r\n\r\n").expect("writing to a String never fails");
+                    // What each item needs at least, as Asterisk sends it.
+                    let fields = if item == "QueueMember" {
+                        format!("Queue: sales\r\nName: Agent {n}\r\nLocation: PJSIP/{n}\r\nPaused: 0\r\n")
+                    } else {
+                        format!("Channel: PJSIP/{n}\r\nChannelState: 6\r\nUniqueid: 1722870012.{n}\r\n")
+                    };
+                    write!(text, "Event: {item}\r\n{id_line}{fields}\r\n").expect("writing to a String never fails");
                 }
                 write!(
                     text,

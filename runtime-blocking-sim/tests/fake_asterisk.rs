@@ -299,3 +299,60 @@ fn bare_newlines_are_accepted_and_a_blank_frame_is_a_missing_action() {
         "Missing action in request"
     );
 }
+
+#[test]
+fn generated_calls_and_list_items_read_as_typed_events() {
+    use apn_ami_core::typed::events::Event;
+    let mut client = Client::connected(config());
+    client.login();
+    client.node.generate_calls(30);
+    let mut frames = client.read();
+    for (n, action) in ["CoreShowChannels", "Status", "QueueStatus"]
+        .iter()
+        .enumerate()
+    {
+        frames.extend(client.say(
+            &format!("Action: {action}\r\nActionID: list{n}\r\n\r\n"),
+            10,
+        ));
+    }
+    let mut typed = 0;
+    let mut names = Vec::new();
+    for frame in &frames {
+        match Event::from_frame(frame) {
+            Event::Invalid { error, .. } => panic!("{error}: {frame:?}"),
+            Event::Unknown(frame) => names.push(frame.first_value().to_string()),
+            _ => typed += 1,
+        }
+    }
+    // 30 calls of five events, and three lists of list_items each.
+    assert_eq!(typed, 150 + 3 * config().list_items, "{names:?}");
+    // Only responses and the lists' completion events are not in the
+    // catalogue.
+    names.sort();
+    names.dedup();
+    assert_eq!(
+        names,
+        [
+            "CoreShowChannelsComplete",
+            "QueueStatusComplete",
+            "StatusComplete",
+            "Success"
+        ]
+    );
+    let cp1251 = frames
+        .iter()
+        .find_map(|frame| match Event::from_frame(frame) {
+            Event::Newchannel(event)
+                if frame.get("calleridname").unwrap().as_bytes() == b"\xcf\xe5\xf2\xf0" =>
+            {
+                event.caller_id_name.map(std::borrow::Cow::into_owned)
+            }
+            _ => None,
+        })
+        .expect("a cp1251 name");
+    assert_eq!(
+        cp1251, "\u{fffd}\u{fffd}\u{fffd}\u{fffd}",
+        "read, not refused"
+    );
+}

@@ -118,3 +118,25 @@ fn encoding_into_a_reused_buffer_does_not_allocate() {
     });
     assert_eq!(info.count_total, 0);
 }
+
+#[test]
+fn reading_events_into_borrowing_types_allocates_nothing() {
+    use apn_ami_core::typed::events::Event;
+    let stream = mixed_stream::mixed_stream(200);
+    let mut parser = Parser::new(ParserConfig::default()).unwrap();
+    let mut frames = Vec::new();
+    parser
+        .feed(&stream, |item| frames.extend(item.into_frame()))
+        .unwrap();
+    assert_eq!(frames.len(), 1_000);
+    let mut typed = 0;
+    let info = allocation_counter::measure(|| {
+        for frame in &frames {
+            let event = Event::from_frame(frame);
+            typed += usize::from(!matches!(event, Event::Unknown(_) | Event::Invalid { .. }));
+            std::hint::black_box(&event);
+        }
+    });
+    assert_eq!(typed, 1_000, "every event of the mix is in the catalogue");
+    assert_eq!(info.count_total, 0, "not one allocation for 1,000 events");
+}

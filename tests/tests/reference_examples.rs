@@ -361,3 +361,58 @@ fn extra_blank_line_between_frames() {
         .collect();
     assert_eq!(channels, ["PJSIP/1", "PJSIP/2"]);
 }
+
+#[test]
+fn every_catalogue_event_in_the_transcripts_reads_typed() {
+    use apn_ami_core::typed::events::Event;
+    let mut typed = Vec::new();
+    let mut unknown = Vec::new();
+    for transcript in TRANSCRIPTS {
+        if transcript.direction != Direction::FromServer || transcript.name == "banner" {
+            continue;
+        }
+        for frame in frames(transcript.name) {
+            if frame.get("event").is_none() {
+                continue;
+            }
+            match Event::from_frame(&frame) {
+                Event::Invalid { error, .. } => {
+                    panic!("{}: {error}", transcript.name)
+                }
+                Event::Unknown(frame) => unknown.push(frame.first_value().to_string()),
+                event => typed.push(event.name().into_owned()),
+            }
+        }
+    }
+    unknown.sort();
+    unknown.dedup();
+    assert_eq!(
+        unknown,
+        [
+            "ChannelHungup",
+            "ChannelsHungupListComplete",
+            "CoreShowChannelsComplete",
+            "EndpointList",
+            "StatusComplete"
+        ],
+        "only events outside the catalogue"
+    );
+    typed.sort();
+    typed.dedup();
+    assert_eq!(
+        typed,
+        [
+            "CoreShowChannel",
+            "FullyBooted",
+            "Hangup",
+            "Newchannel",
+            "Newstate",
+            "OriginateResponse",
+            "Reload",
+            "Shutdown",
+            "Status",
+            "SuccessfulAuth",
+            "UserEvent"
+        ]
+    );
+}

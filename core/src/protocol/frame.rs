@@ -236,6 +236,13 @@ impl Frame {
         Value::new(&self.storage[span.value_start as usize..span.value_end as usize])
     }
 
+    /// The raw key bytes and value of the header at `index` (below
+    /// [`Frame::len`]).
+    pub(crate) fn raw_header(&self, index: usize) -> (&[u8], Value<'_>) {
+        let span = self.span(index);
+        (self.key_bytes(span), self.value_of(span))
+    }
+
     /// The header at `index` in wire order, if there is one.
     pub(crate) fn header(&self, index: usize) -> Option<(&str, Value<'_>)> {
         (index < self.len()).then(|| {

@@ -130,8 +130,13 @@ impl Frame {
 /// Whether a frame key (lowercase, maybe with a `(…)` suffix) names `field`,
 /// ignoring ASCII case and underscores on both sides.
 fn names(key: &str, field: &str) -> bool {
-    let key = key.split('(').next().unwrap_or(key);
-    let mut key = key.bytes().filter(|&byte| byte != b'_');
+    names_bytes(key.as_bytes(), field)
+}
+
+/// [`names`] for a key's raw bytes.
+fn names_bytes(key: &[u8], field: &str) -> bool {
+    let key = key.split(|&byte| byte == b'(').next().unwrap_or(key);
+    let mut key = key.iter().copied().filter(|&byte| byte != b'_');
     let mut field = field.bytes().filter(|&byte| byte != b'_');
     loop {
         match (key.next(), field.next()) {
@@ -168,9 +173,11 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ParseError> {
+        let matches = Matches::new(self.frame, fields);
         visitor.visit_map(Fields {
             frame: self.frame,
             names: fields,
+            matches: &matches,
             index: 0,
         })
     }
@@ -182,15 +189,110 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
     }
 }
 
+/// Most headers and fields [`Matches`] works out at once; a frame or type
+/// with more is matched header by header.
+const MATCHED: usize = 64;
+
+/// Which headers each field names, worked out once per read: a hash of
+/// each field name and each key, normalised as [`names`] compares them,
+/// then [`names`] itself to confirm. Without it every read of a field
+/// would scan every header, each comparison a normalisation of its own.
+struct Matches {
+    /// Per header (up to [`MATCHED`]): 1 + the field it names, 0 for none.
+    field_of: [u8; MATCHED],
+    /// Per field: 1 + its first header, 0 for none.
+    first_of: [u8; MATCHED],
+    /// Whether the tables hold the answers (frame and type small enough).
+    complete: bool,
+}
+
+impl Matches {
+    fn new(frame: &Frame, fields: &[&str]) -> Self {
+        let mut matches = Self {
+            field_of: [0; MATCHED],
+            first_of: [0; MATCHED],
+            complete: frame.len() < MATCHED && fields.len() < MATCHED,
+        };
+        if !matches.complete {
+            return matches;
+        }
+        let mut hashes = [0_u64; MATCHED];
+        for (hash, field) in hashes.iter_mut().zip(fields) {
+            *hash = normalised_hash(field.as_bytes());
+        }
+        for index in 0..frame.len() {
+            let (key, _) = frame.raw_header(index);
+            let hash = normalised_hash(key);
+            if let Some(found) = (0..fields.len())
+                .find(|&field| hashes[field] == hash && same_name(key, fields[field]))
+            {
+                // Both below `MATCHED` (64): they fit in a byte.
+                matches.field_of[index] = u8::try_from(found + 1).unwrap_or(0);
+                if matches.first_of[found] == 0 {
+                    matches.first_of[found] = u8::try_from(index + 1).unwrap_or(0);
+                }
+            }
+        }
+        matches
+    }
+
+    /// The first value of field `field` (at `position` among the type's
+    /// fields), if any header names it.
+    fn first<'de>(&self, frame: &'de Frame, field: &str, position: usize) -> Option<Value<'de>> {
+        if self.complete {
+            let index = usize::from(self.first_of[position]).checked_sub(1)?;
+            return Some(frame.raw_header(index).1);
+        }
+        frame
+            .raw_headers()
+            .find(|(key, _)| names_bytes(key.as_bytes(), field))
+            .map(|(_, value)| value)
+    }
+
+    /// Whether header `index` (with raw key `key`) names field `field` (at
+    /// `position` among the type's fields).
+    fn names(&self, index: usize, key: &[u8], field: &str, position: usize) -> bool {
+        if self.complete {
+            usize::from(self.field_of[index]) == position + 1
+        } else {
+            names_bytes(key, field)
+        }
+    }
+}
+
+/// [`names_bytes`], with the common case first: the same bytes but for
+/// ASCII case (a plain loop the compiler unrolls).
+fn same_name(key: &[u8], field: &str) -> bool {
+    (key.len() == field.len() && key.eq_ignore_ascii_case(field.as_bytes()))
+        || names_bytes(key, field)
+}
+
+/// A cheap hash of a name as [`names`] compares it: ASCII case folded,
+/// underscores skipped, up to a `(`. A rotate and a xor per byte (one
+/// cycle each, where a multiplying hash waits on its multiply); a rare
+/// collision only costs the [`names`] check that confirms every match.
+fn normalised_hash(name: &[u8]) -> u64 {
+    let mut hash = 0_u64;
+    for &byte in name {
+        match byte {
+            b'(' => break,
+            b'_' => {}
+            _ => hash = hash.rotate_left(7) ^ u64::from(byte | 0x20),
+        }
+    }
+    hash
+}
+
 /// A struct's declared fields, each with the headers it names.
-struct Fields<'de> {
+struct Fields<'m, 'de> {
     frame: &'de Frame,
     names: &'static [&'static str],
+    matches: &'m Matches,
     /// The next field to look at; the current one is just before it.
     index: usize,
 }
 
-impl<'de> MapAccess<'de> for Fields<'de> {
+impl<'de> MapAccess<'de> for Fields<'_, 'de> {
     type Error = ParseError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -198,10 +300,11 @@ impl<'de> MapAccess<'de> for Fields<'de> {
         seed: K,
     ) -> Result<Option<K::Value>, ParseError> {
         while let Some(&field) = self.names.get(self.index) {
+            let position = self.index;
             self.index += 1;
             // An absent field is left to serde: `None`, a default, or
             // "missing field".
-            if self.frame.headers().any(|(key, _)| names(key, field)) {
+            if self.matches.first(self.frame, field, position).is_some() {
                 return seed.deserialize(field.into_deserializer()).map(Some);
             }
         }
@@ -212,14 +315,23 @@ impl<'de> MapAccess<'de> for Fields<'de> {
         &mut self,
         seed: V,
     ) -> Result<V::Value, ParseError> {
-        let field = self.names[self.index - 1];
-        let values = Values {
-            frame: self.frame,
-            field,
-        };
-        let first = values.iter().next();
+        let position = self.index - 1;
+        let field = self.names[position];
+        let values = self.values(field, position);
+        let first = self.matches.first(self.frame, field, position);
         seed.deserialize(values)
             .map_err(|error| error.in_header(field, first))
+    }
+}
+
+impl<'m, 'de> Fields<'m, 'de> {
+    const fn values(&self, field: &'static str, position: usize) -> Values<'m, 'de> {
+        Values {
+            frame: self.frame,
+            field,
+            position,
+            matches: self.matches,
+        }
     }
 }
 
@@ -236,28 +348,39 @@ macro_rules! to_first_value {
 
 /// Every value of the headers one field names.
 #[derive(Clone, Copy)]
-struct Values<'de> {
+struct Values<'m, 'de> {
     frame: &'de Frame,
     field: &'static str,
+    /// The field's place among the type's fields.
+    position: usize,
+    /// Which header names which field.
+    matches: &'m Matches,
 }
 
-impl<'de> Values<'de> {
+impl<'de> Values<'_, 'de> {
     fn iter(self) -> impl Iterator<Item = Value<'de>> {
         self.frame
-            .headers()
-            .filter(move |(key, _)| names(key, self.field))
-            .map(|(_, value)| value)
+            .raw_headers()
+            .enumerate()
+            .filter(move |&(index, (key, _))| {
+                self.matches
+                    .names(index, key.as_bytes(), self.field, self.position)
+            })
+            .map(|(_, (_, value))| value)
     }
 
     fn first(self) -> ValueDeserializer<'de> {
         ValueDeserializer {
-            value: self.iter().next().unwrap_or(Value::new(b"")),
+            value: self
+                .matches
+                .first(self.frame, self.field, self.position)
+                .unwrap_or(Value::new(b"")),
             header: self.field,
         }
     }
 }
 
-impl<'de> de::Deserializer<'de> for Values<'de> {
+impl<'de> de::Deserializer<'de> for Values<'_, 'de> {
     type Error = ParseError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {

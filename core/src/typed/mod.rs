@@ -16,5 +16,5 @@ mod values;
 pub mod write;
 
 pub use de::ParseError;
-pub use values::{ChannelState, HangupCause};
+pub use values::{ChannelState, HangupCause, lossy};
 pub use write::{WriteError, to_action, to_event_bytes, to_headers};

@@ -1,9 +1,11 @@
-//! Values Asterisk sends as numbers with a meaning: a channel's state and a
-//! hangup cause. Both read from and write as the number on the wire, and
-//! keep numbers they do not know.
+//! Values Asterisk sends as numbers with a meaning (a channel's state, a
+//! hangup cause: both read from and write as the number on the wire, and
+//! keep numbers they do not know), and text that may not be UTF-8.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A channel's state, as the `ChannelState` header numbers it (the
@@ -179,5 +181,59 @@ impl fmt::Display for HangupCause {
             Some(name) => write!(f, "{} ({name})", self.0),
             None => write!(f, "{}", self.0),
         }
+    }
+}
+
+/// Reads an optional text header that may not be UTF-8 (a caller name in
+/// a legacy 8-bit encoding): borrowed when it is UTF-8, with U+FFFD for
+/// each invalid sequence when it is not, so the rest of the event still
+/// reads. For `#[serde(borrow, default, deserialize_with = "…")]` on an
+/// `Option<Cow<'a, str>>` field.
+///
+/// # Errors
+/// The deserializer's, when the value is neither text nor bytes.
+pub fn lossy<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    deserializer.deserialize_option(LossyVisitor)
+}
+
+struct LossyVisitor;
+
+impl<'de> Visitor<'de> for LossyVisitor {
+    type Value = Option<Cow<'de, str>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("text")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_bytes(self)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_borrowed_bytes<E: de::Error>(self, bytes: &'de [u8]) -> Result<Self::Value, E> {
+        Ok(Some(String::from_utf8_lossy(bytes)))
+    }
+
+    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(
+            String::from_utf8_lossy(bytes).into_owned(),
+        )))
     }
 }

@@ -123,6 +123,11 @@ impl<'de> de::Deserializer<'de> for &mut Random<'de> {
         self.deserialize_str(visitor)
     }
 
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        let text = self.text();
+        visitor.visit_borrowed_bytes(text.as_bytes())
+    }
+
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         if self.coin() {
             visitor.visit_none()
@@ -169,7 +174,7 @@ impl<'de> de::Deserializer<'de> for &mut Random<'de> {
     }
 
     forward_to_deserialize_any! {
-        i128 u128 f32 char bytes byte_buf unit unit_struct tuple tuple_struct
+        i128 u128 f32 char byte_buf unit unit_struct tuple tuple_struct
         enum identifier ignored_any
     }
 }

@@ -158,8 +158,8 @@ event! {
         #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDNum")]
         pub caller_id_num: Option<&'a str>,
         /// Its caller ID name.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName")]
-        pub caller_id_name: Option<&'a str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName", deserialize_with = "crate::typed::lossy")]
+        pub caller_id_name: Option<std::borrow::Cow<'a, str>>,
     }
 }
 
@@ -228,8 +228,8 @@ event! {
         #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
         pub destination_context: Option<&'a str>,
         /// The caller ID, `"name" <number>`.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerID")]
-        pub caller_id: Option<&'a str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerID", deserialize_with = "crate::typed::lossy")]
+        pub caller_id: Option<std::borrow::Cow<'a, str>>,
         /// The calling channel.
         pub channel: &'a str,
         /// The called channel.
@@ -280,8 +280,8 @@ event! {
         #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDnum")]
         pub caller_id_num: Option<&'a str>,
         /// The caller ID name.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDname")]
-        pub caller_id_name: Option<&'a str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDname", deserialize_with = "crate::typed::lossy")]
+        pub caller_id_name: Option<std::borrow::Cow<'a, str>>,
         /// The caller ID's ANI.
         #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDani")]
         pub caller_id_ani: Option<&'a str>,

@@ -174,14 +174,14 @@ event! {
         #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDNum")]
         pub caller_id_num: Option<&'a str>,
         /// Its caller ID name.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName")]
-        pub caller_id_name: Option<&'a str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName", deserialize_with = "crate::typed::lossy")]
+        pub caller_id_name: Option<std::borrow::Cow<'a, str>>,
         /// Its connected line number.
         #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
         pub connected_line_num: Option<&'a str>,
         /// Its connected line name.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-        pub connected_line_name: Option<&'a str>,
+        #[serde(borrow, default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::typed::lossy")]
+        pub connected_line_name: Option<std::borrow::Cow<'a, str>>,
         /// Seconds it has waited.
         pub wait: u64,
         /// Its priority in the queue.

@@ -7,10 +7,13 @@
 //! catalogue lacks is [`Event::Unknown`] and one whose headers do not fit
 //! its type is [`Event::Invalid`], both with the frame, so nothing is lost.
 //!
-//! Fields Asterisk 22 always sends are plain; fields it sends only
-//! sometimes, or that older versions lack, are `Option`s (an empty value is
-//! `None`). Header names match ignoring case and underscores, so the
-//! spellings of older versions (`UniqueID`, `Uniqueid`) read the same.
+//! Fields every version sends are plain; fields sent only sometimes, or
+//! that older versions lack, are `Option`s (an empty value is `None`).
+//! Header names match ignoring case and underscores, so the spellings of
+//! older versions (`UniqueID`, `Uniqueid`) read the same. Names people
+//! type (caller and connected line names) are read with
+//! [`lossy`](crate::typed::lossy): a name in a legacy 8-bit encoding does
+//! not make the event invalid; it borrows when it is UTF-8.
 //!
 //! ```
 //! use apn_ami_core::protocol::{Parser, ParserConfig};
@@ -29,7 +32,7 @@
 //!     panic!("a Hangup");
 //! };
 //! assert_eq!(hangup.channel, "PJSIP/100-0000002a");
-//! assert_eq!(hangup.channel_state, ChannelState::Up);
+//! assert_eq!(hangup.channel_state, Some(ChannelState::Up));
 //! assert_eq!(hangup.cause, HangupCause::NORMAL_CLEARING);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -84,22 +87,24 @@ macro_rules! event {
             $($fields)*
             /// The channel's name (`PJSIP/100-0000002a`).
             pub channel: &'a str,
-            /// Its state.
-            pub channel_state: $crate::typed::ChannelState,
+            /// Its state (Asterisk 11 leaves it out of some events).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub channel_state: Option<$crate::typed::ChannelState>,
             /// Its state in words.
-            pub channel_state_desc: &'a str,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+            pub channel_state_desc: Option<&'a str>,
             /// Its caller ID number.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDNum")]
             pub caller_id_num: Option<&'a str>,
             /// Its caller ID name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName")]
-            pub caller_id_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName", deserialize_with = "crate::typed::lossy")]
+            pub caller_id_name: Option<std::borrow::Cow<'a, str>>,
             /// Its connected line number.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub connected_line_num: Option<&'a str>,
             /// Its connected line name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-            pub connected_line_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::typed::lossy")]
+            pub connected_line_name: Option<std::borrow::Cow<'a, str>>,
             /// Its language.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub language: Option<&'a str>,
@@ -115,8 +120,10 @@ macro_rules! event {
             /// Its dialplan priority.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub priority: Option<u32>,
-            /// Its unique id.
-            pub uniqueid: &'a str,
+            /// Its unique id (every version sends it with the channel's
+            /// events; `None` only for a partial event).
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+            pub uniqueid: Option<&'a str>,
             /// The unique id of the oldest channel of its call.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub linkedid: Option<&'a str>,
@@ -138,14 +145,14 @@ macro_rules! event {
             #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDNum")]
             pub caller_id_num: Option<&'a str>,
             /// Its caller ID name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName")]
-            pub caller_id_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "CallerIDName", deserialize_with = "crate::typed::lossy")]
+            pub caller_id_name: Option<std::borrow::Cow<'a, str>>,
             /// Its connected line number.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub connected_line_num: Option<&'a str>,
             /// Its connected line name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-            pub connected_line_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::typed::lossy")]
+            pub connected_line_name: Option<std::borrow::Cow<'a, str>>,
             /// Its account code.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub account_code: Option<&'a str>,
@@ -169,21 +176,23 @@ macro_rules! event {
             /// The destination channel's name.
             pub dest_channel: &'a str,
             /// Its state.
-            pub dest_channel_state: $crate::typed::ChannelState,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub dest_channel_state: Option<$crate::typed::ChannelState>,
             /// Its state in words.
-            pub dest_channel_state_desc: &'a str,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+            pub dest_channel_state_desc: Option<&'a str>,
             /// Its caller ID number.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "DestCallerIDNum")]
             pub dest_caller_id_num: Option<&'a str>,
             /// Its caller ID name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "DestCallerIDName")]
-            pub dest_caller_id_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "DestCallerIDName", deserialize_with = "crate::typed::lossy")]
+            pub dest_caller_id_name: Option<std::borrow::Cow<'a, str>>,
             /// Its connected line number.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub dest_connected_line_num: Option<&'a str>,
             /// Its connected line name.
-            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-            pub dest_connected_line_name: Option<&'a str>,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", deserialize_with = "crate::typed::lossy")]
+            pub dest_connected_line_name: Option<std::borrow::Cow<'a, str>>,
             /// Its account code.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub dest_account_code: Option<&'a str>,
@@ -194,7 +203,8 @@ macro_rules! event {
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub dest_exten: Option<&'a str>,
             /// Its unique id.
-            pub dest_uniqueid: &'a str,
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+            pub dest_uniqueid: Option<&'a str>,
             /// The unique id of the oldest channel of its call.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub dest_linkedid: Option<&'a str>,
