@@ -38,7 +38,7 @@ fn typed(c: &mut Criterion) {
             let mut count = 0_usize;
             parser
                 .feed(events, |item| {
-                    count += usize::from(item.into_frame().is_some())
+                    count += usize::from(item.into_frame().is_some());
                 })
                 .expect("valid stream");
             count
