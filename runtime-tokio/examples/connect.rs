@@ -1,12 +1,15 @@
 //! Connects to a real Asterisk, prints its uptime and channels, then streams
-//! events until Ctrl-C (which logs off cleanly).
+//! events until Ctrl-C (which logs off cleanly). Actions are written and
+//! events read through the typed catalogue.
 //!
 //! ```sh
 //! export AMI_SECRET=…   # the manager.conf secret; never on the command line
 //! cargo run -p apn-ami-tokio --example connect -- 10.0.0.5 5038 apn AMI_SECRET
 //! ```
 
-use apn_ami_tokio::{Action, Client, ClientConfig, JsonLogger, ServerSettings};
+use apn_ami_tokio::typed::actions::{AmiAction, Command, CoreShowChannels};
+use apn_ami_tokio::typed::events::Event;
+use apn_ami_tokio::{Client, ClientConfig, JsonLogger, ServerSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,22 +31,41 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signals = client.shutdown_on_signals();
     client.ready().await?;
 
-    let uptime = Action::builder("Command")
-        .header("Command", "core show uptime")
-        .build()?;
-    for line in client.send(uptime).await?.output_lines() {
+    let uptime = Command {
+        command: "core show uptime",
+    };
+    for line in client.send(uptime.to_action()?).await?.output_lines() {
         println!("{}", String::from_utf8_lossy(line));
     }
-    let channels = client.send(Action::new("CoreShowChannels")?).await?;
-    println!("{} channels up", channels.items().len());
+    let channels = client.send(CoreShowChannels {}.to_action()?).await?;
+    for item in channels.items() {
+        if let Event::CoreShowChannel(channel) = Event::from_frame(item) {
+            println!("{} ({:?})", channel.channel, channel.channel_state);
+        }
+    }
 
     let mut events = client.events()?;
     while let Some(event) = events.next().await {
-        println!(
-            "{} {}",
-            event.server(),
-            event.frame().first_value().to_string_lossy()
-        );
+        match Event::from_frame(event.frame()) {
+            Event::Newchannel(new) => println!(
+                "{} new channel {} from {}",
+                event.server(),
+                new.channel,
+                new.caller_id_num.unwrap_or("?")
+            ),
+            Event::Hangup(hangup) => println!(
+                "{} hangup {}: {}",
+                event.server(),
+                hangup.channel,
+                hangup.cause
+            ),
+            Event::Invalid { frame, error } => eprintln!(
+                "{} {} did not fit its type: {error}",
+                event.server(),
+                frame.first_value().to_string_lossy()
+            ),
+            other => println!("{} {}", event.server(), other.name()),
+        }
     }
     // The stream ends when a signal starts the shutdown; waiting for the
     // shutdown itself makes sure the Logoff went out before we exit.

@@ -62,6 +62,9 @@ pub use apn_ami_core::correlation::{AmiError, Response};
 pub use apn_ami_core::health::HealthState;
 pub use apn_ami_core::observe::Secret;
 pub use apn_ami_core::protocol::{Action, Frame};
+/// Typed events and actions (serde): `typed::events::Event::from_frame`,
+/// `typed::actions::Originate`, `frame.parse::<T>()`.
+pub use apn_ami_core::typed;
 pub use io::{TcpConnector, TokioConnection};
 pub use signals::{Signal, wait_for_signal};
 #[cfg(feature = "tls")]

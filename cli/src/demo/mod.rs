@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use apn_ami_core::connection::SessionState;
+use apn_ami_core::typed::actions::{self, AmiAction};
 use apn_ami_sim::{CommandFormat, NodeConfig, TcpNode};
 use apn_ami_tokio::{
-    Action, AmiError, Auth, Client, ClientConfig, HealthState, Secret, ServerSettings, ServerStatus,
+    AmiError, Auth, Client, ClientConfig, HealthState, Secret, ServerSettings, ServerStatus,
 };
 use clap::Args;
 use tokio::time::Instant;
@@ -349,22 +350,26 @@ async fn traffic(client: Client, tally: Arc<Tally>, until: Instant) {
     while Instant::now() < until {
         tick.tick().await;
         round += 1;
+        let channel = format!("PJSIP/{}", 100 + round % 50);
+        let originate = actions::Originate {
+            channel: &channel,
+            exten: Some("200"),
+            context: Some("from-internal"),
+            priority: Some(1),
+            r#async: Some(true),
+            variable: BTreeMap::from([("CAMPAIGN", "demo")]),
+            ..actions::Originate::default()
+        };
+        let uptime = actions::Command {
+            command: "core show uptime",
+        };
         let mut actions = vec![
-            Action::builder("Originate")
-                .header("Channel", format!("PJSIP/{}", 100 + round % 50))
-                .header("Exten", "200")
-                .header("Context", "from-internal")
-                .header("Priority", "1")
-                .header("Async", "true")
-                .variable("CAMPAIGN", "demo")
-                .build(),
-            Action::builder("Command")
-                .header("Command", "core show uptime")
-                .build(),
-            Action::new("Ping"),
+            originate.to_action(),
+            uptime.to_action(),
+            actions::Ping {}.to_action(),
         ];
         if round.is_multiple_of(10) {
-            actions.push(Action::new("CoreShowChannels"));
+            actions.push(actions::CoreShowChannels {}.to_action());
         }
         for action in actions.into_iter().flatten() {
             let client = client.clone();

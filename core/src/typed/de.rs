@@ -220,12 +220,14 @@ impl Matches {
         for (hash, field) in hashes.iter_mut().zip(fields) {
             *hash = normalised_hash(field.as_bytes());
         }
+        // Types declare their fields in about the order servers write
+        // them: the search starts after the last field found.
+        let mut after = 0;
         for index in 0..frame.len() {
             let (key, _) = frame.raw_header(index);
             let hash = normalised_hash(key);
-            if let Some(found) = (0..fields.len())
-                .find(|&field| hashes[field] == hash && same_name(key, fields[field]))
-            {
+            if let Some(found) = find_field(&hashes[..fields.len()], fields, key, hash, after) {
+                after = found + 1;
                 // Both below `MATCHED` (64): they fit in a byte.
                 matches.field_of[index] = u8::try_from(found + 1).unwrap_or(0);
                 if matches.first_of[found] == 0 {
@@ -258,6 +260,29 @@ impl Matches {
             names_bytes(key, field)
         }
     }
+}
+
+/// The field `key` (with `hash`) names, searching from `start` round to
+/// just before it.
+fn find_field(
+    hashes: &[u64],
+    fields: &[&str],
+    key: &[u8],
+    hash: u64,
+    start: usize,
+) -> Option<usize> {
+    let count = hashes.len();
+    let mut probe = start;
+    for _ in 0..count {
+        if probe >= count {
+            probe = 0;
+        }
+        if hashes[probe] == hash && same_name(key, fields[probe]) {
+            return Some(probe);
+        }
+        probe += 1;
+    }
+    None
 }
 
 /// [`names_bytes`], with the common case first: the same bytes but for
