@@ -6,7 +6,7 @@
 //! - Writing: a [`Frame`](crate::protocol::Frame) serializes losslessly as
 //!   its `[key, value]` pairs in wire order ([`ser`] says how bytes that
 //!   are not UTF-8 survive); any `T: Serialize` becomes an
-//!   [`Action`](crate::protocol::Action) or an event's bytes ([`write`]).
+//!   [`Action`](crate::protocol::Action) or an event's bytes ([`mod@write`]).
 
 pub mod actions;
 pub mod de;
