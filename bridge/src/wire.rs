@@ -1,0 +1,164 @@
+//! What travels over NATS, as JSON: events out (the CLI's `events`
+//! format), action requests in, and their replies.
+//!
+//! - An event: `{"server": key, "event": name, "headers": [[key, value], …]}`,
+//!   values lossless (`{"hex": …}` for bytes that are not UTF-8).
+//! - A request: `{"action": "Originate", "headers": [["Channel", "PJSIP/100"], …]}`
+//!   (pairs, so order and repeated keys such as `Variable` survive), and
+//!   optionally `"timeout_ms"`.
+//! - A reply: `{"ok": true, "worker": id, "server": key, "response": pairs,
+//!   "items": [pairs, …]}`, or `{"ok": false, "worker": id, "error":
+//!   {"kind": "timeout", "message": "…"}}`.
+
+use apn_ami_core::typed::ser::Text;
+use apn_ami_tokio::{Action, AmiError, Frame, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// An event as the bridge publishes it.
+#[must_use]
+pub fn event_json(server: &str, frame: &Frame) -> Value {
+    json!({
+        "server": server,
+        "event": serde_json::to_value(Text(frame.first_value().as_bytes())).unwrap_or_default(),
+        "headers": serde_json::to_value(frame).unwrap_or_default(),
+    })
+}
+
+/// An action request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ActionRequest {
+    /// The action's name.
+    pub action: String,
+    /// Its headers, in order.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Its own time limit, in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl ActionRequest {
+    /// The action, built and checked (CR, LF and NUL refused).
+    ///
+    /// # Errors
+    /// The builder's refusal, as text.
+    pub fn to_action(&self) -> Result<Action, String> {
+        let mut builder = Action::builder(&self.action);
+        for (key, value) in &self.headers {
+            builder = builder.header(key, value);
+        }
+        builder.build().map_err(|error| error.to_string())
+    }
+}
+
+/// Why an action got no answer through the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request was not a valid action.
+    BadRequest,
+    /// No such server in the cluster.
+    NoSuchServer,
+    /// The server is in the cluster, but this worker does not own it.
+    NotOwnedHere,
+    /// The worker owns no server that can take it.
+    NoServer,
+    /// No answer in time.
+    Timeout,
+    /// The connection to Asterisk was lost.
+    ConnectionLost,
+    /// Anything else the client reports.
+    Failed,
+}
+
+impl ErrorKind {
+    /// The word in the reply's `kind`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::NoSuchServer => "no_such_server",
+            Self::NotOwnedHere => "not_owned_here",
+            Self::NoServer => "no_server",
+            Self::Timeout => "timeout",
+            Self::ConnectionLost => "connection_lost",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The kind of a client error.
+    #[must_use]
+    pub const fn of(error: &AmiError) -> Self {
+        match error {
+            AmiError::Timeout { .. } => Self::Timeout,
+            AmiError::ConnectionLost => Self::ConnectionLost,
+            AmiError::NoHealthyServer | AmiError::ServerUnavailable | AmiError::CircuitOpen => {
+                Self::NoServer
+            }
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// A successful reply.
+#[must_use]
+pub fn reply_ok(worker: &str, server: &str, response: &Response) -> Value {
+    json!({
+        "ok": true,
+        "worker": worker,
+        "server": server,
+        "response": serde_json::to_value(response.frame()).unwrap_or_default(),
+        "items": response
+            .items()
+            .iter()
+            .map(|item| serde_json::to_value(item).unwrap_or_default())
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// A failed reply.
+#[must_use]
+pub fn reply_error(worker: &str, kind: ErrorKind, message: &str) -> Value {
+    json!({
+        "ok": false,
+        "worker": worker,
+        "error": {"kind": kind.as_str(), "message": message},
+    })
+}
+
+/// A NATS subject token for an event name: `.`, `*`, `>` and whitespace
+/// would change the subject's shape, so they become `_`.
+#[must_use]
+pub fn subject_token(name: &str) -> String {
+    let token: String = name
+        .chars()
+        .map(|c| {
+            if c == '.' || c == '*' || c == '>' || c.is_whitespace() || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if token.is_empty() {
+        "_".to_owned()
+    } else {
+        token
+    }
+}
+
+/// A message id for JetStream's deduplication: the same server and the
+/// same event bytes give the same id, so an event published twice (two
+/// workers during a handover, or a retry) is stored once within the
+/// stream's duplicate window. Events carry `Timestamp` when the server has
+/// `timestampevents = yes`, which keeps two identical events apart.
+#[must_use]
+pub fn message_id(server: &str, payload: &[u8]) -> String {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut second = 0x8422_2325_cbf2_9ce4_u64;
+    for &byte in server.as_bytes().iter().chain([0xff].iter()).chain(payload) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        second = (second ^ u64::from(byte)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    format!("{server}:{hash:016x}{second:016x}")
+}

@@ -1,0 +1,365 @@
+//! Three workers over twelve fake Asterisk servers (real TCP), through a
+//! real `nats-server` with JetStream started by the test on a loopback
+//! port: every server owned exactly once, events of all twelve in
+//! JetStream with nothing lost and nothing duplicated, actions answered by
+//! the owning worker, and a worker killed has its servers taken over.
+//!
+//! Skipped, saying so, when `nats-server` is not installed (`.ci/run`
+//! installs it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use apn_ami_bridge::ownership::preferred;
+use apn_ami_bridge::{BridgeConfig, run};
+use apn_ami_sim::{NodeConfig, TcpNode};
+use apn_ami_tokio::{ClientConfig, Secret, ServerSettings};
+use async_nats::jetstream;
+use futures_util::StreamExt;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const SERVERS: usize = 12;
+const CALLS: u64 = 20;
+
+struct NatsServer {
+    child: Child,
+    url: String,
+    _dir: TempDir,
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _killed = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _removed = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Starts `nats-server -js` on a free loopback port, or `None` when it is
+/// not installed.
+async fn nats_server() -> Option<NatsServer> {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("apn-ami-nats-{port}"));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let child = Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let server = NatsServer {
+        child,
+        url: format!("nats://127.0.0.1:{port}"),
+        _dir: TempDir(dir),
+    };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nats-server did not listen on {port}");
+}
+
+fn client_config(nodes: &[TcpNode]) -> ClientConfig {
+    let servers = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| {
+            let address = node.address();
+            ServerSettings::new(
+                &format!("pbx-{n}"),
+                &address.ip().to_string(),
+                address.port(),
+                "app",
+                Secret::new("s3cret"),
+            )
+        })
+        .collect();
+    let mut config = ClientConfig::new(servers);
+    config.session.action_timeout = Some(Duration::from_secs(5));
+    config
+}
+
+struct Worker {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+async fn worker(url: &str, id: &str, client: &ClientConfig) -> Worker {
+    let nats = async_nats::connect(url).await.expect("NATS");
+    let mut config = BridgeConfig::new("test", id, client.clone());
+    config.lease_ttl = Duration::from_secs(3);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        run(config, nats, async {
+            let _either = stopped.await;
+        })
+        .await
+        .expect("the worker runs");
+    });
+    Worker {
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// The holder of every lease, once all twelve are held.
+async fn owners(js: &jetstream::Context) -> Option<BTreeMap<String, String>> {
+    let leases = js.get_key_value("ami_test_leases").await.ok()?;
+    let mut holders = BTreeMap::new();
+    for n in 0..SERVERS {
+        let key = format!("pbx-{n}");
+        let value = leases.get(&key).await.ok()??;
+        holders.insert(key, String::from_utf8_lossy(&value).into_owned());
+    }
+    Some(holders)
+}
+
+/// Waits until every lease is held by the worker rendezvous hashing
+/// prefers among `live`, and gives the holders.
+async fn wait_for_layout(
+    js: &jetstream::Context,
+    live: &[&str],
+    within: Duration,
+) -> BTreeMap<String, String> {
+    let live_set: BTreeSet<String> = live.iter().map(|w| (*w).to_owned()).collect();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let holders = owners(js).await.filter(|holders| {
+            holders
+                .iter()
+                .all(|(server, holder)| preferred(server, &live_set) == Some(holder.as_str()))
+        });
+        if let Some(holders) = holders {
+            return holders;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the servers did not settle on {live:?} within {within:?}: {:?}",
+            owners(js).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How many messages the events stream holds.
+async fn stored_count(js: &jetstream::Context) -> u64 {
+    let mut stream = js.get_stream("AMI_TEST_EVENTS").await.expect("the stream");
+    stream.info().await.expect("stream info").state.messages
+}
+
+/// Every event in the stream: (server, message id, Uniqueid and name).
+async fn stored_events(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+) -> Vec<(String, String, String)> {
+    let count = stored_count(js).await;
+    let stream = js.get_stream("AMI_TEST_EVENTS").await.expect("the stream");
+    let consumer = stream
+        .create_consumer(jetstream::consumer::push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..jetstream::consumer::push::OrderedConfig::default()
+        })
+        .await
+        .expect("a consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut out = Vec::new();
+    while (out.len() as u64) < count {
+        let Ok(Some(Ok(message))) =
+            tokio::time::timeout(Duration::from_secs(5), messages.next()).await
+        else {
+            break;
+        };
+        let headers = message.headers.clone().unwrap_or_default();
+        let server = headers
+            .get("Ami-Server")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let id = headers
+            .get("Nats-Msg-Id")
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_slice(&message.payload).expect("JSON");
+        let uniqueid = json["headers"]
+            .as_array()
+            .and_then(|pairs| pairs.iter().find(|pair| pair[0] == "uniqueid"))
+            .map(|pair| pair[1].to_string())
+            .unwrap_or_default();
+        out.push((server, id, format!("{uniqueid} {}", json["event"])));
+    }
+    out
+}
+
+async fn request(client: &async_nats::Client, subject: &str, body: &str) -> serde_json::Value {
+    let reply = client
+        .request(subject.to_owned(), body.to_owned().into())
+        .await
+        .expect("a reply");
+    serde_json::from_slice(&reply.payload).expect("JSON")
+}
+
+/// Generated calls on every node arrive in JetStream once each.
+async fn check_events(js: &jetstream::Context, client: &async_nats::Client, nodes: &[TcpNode]) {
+    // Events of all twelve arrive once each.
+    for node in nodes {
+        node.control(|fake| fake.generate_calls(CALLS));
+    }
+    let per_server = usize::try_from(CALLS).expect("small") * 5;
+    let expected = SERVERS * per_server;
+    // Each node sent one FullyBooted at its login, then the calls.
+    let total = u64::try_from(expected + SERVERS).expect("small");
+    for _ in 0..150 {
+        if stored_count(js).await >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let calls: Vec<_> = stored_events(js, client)
+        .await
+        .into_iter()
+        .filter(|(_, _, what)| !what.contains("FullyBooted"))
+        .collect();
+    assert_eq!(calls.len(), expected, "every call event stored");
+    let distinct: BTreeSet<_> = calls
+        .iter()
+        .map(|(server, _, what)| (server, what))
+        .collect();
+    assert_eq!(distinct.len(), expected, "nothing duplicated");
+    for n in 0..SERVERS {
+        let key = format!("pbx-{n}");
+        let of_server = calls.iter().filter(|(server, _, _)| *server == key).count();
+        assert_eq!(of_server, per_server, "{key}");
+    }
+}
+
+/// Requests to one server are answered by its owner; `any` by someone;
+/// a request that would inject a header is refused.
+async fn check_actions(client: &async_nats::Client, holders: &BTreeMap<String, String>) {
+    // Actions: answered by the owner, for one server and for any.
+    for n in [0, 5, 11] {
+        let key = format!("pbx-{n}");
+        let reply = request(
+            client,
+            &format!("ami.test.actions.{key}"),
+            r#"{"action":"Ping"}"#,
+        )
+        .await;
+        assert_eq!(reply["ok"], true, "{reply}");
+        assert_eq!(reply["worker"], holders[&key].as_str(), "{reply}");
+        assert_eq!(reply["server"], key.as_str());
+    }
+    let reply = request(client, "ami.test.actions.any", r#"{"action":"Ping"}"#).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let reply = request(
+        client,
+        "ami.test.actions.pbx-1",
+        r#"{"action":"Ping","headers":[["X","a\r\nAction: Logoff"]]}"#,
+    )
+    .await;
+    assert_eq!(reply["error"]["kind"], "bad_request", "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions() {
+    let Some(nats) = nats_server().await else {
+        eprintln!("SKIPPED: nats-server is not installed");
+        return;
+    };
+    let nodes: Vec<TcpNode> = (0..SERVERS)
+        .map(|n| TcpNode::spawn(NodeConfig::new("app", "s3cret"), n as u64).expect("a node"))
+        .collect();
+    let config = client_config(&nodes);
+    let mut workers = BTreeMap::new();
+    for id in ["w1", "w2", "w3"] {
+        workers.insert(id, worker(&nats.url, id, &config).await);
+    }
+    let client = async_nats::connect(&nats.url).await.expect("NATS");
+    let js = jetstream::new(client.clone());
+
+    // Every server owned once, by the worker rendezvous hashing prefers;
+    // each worker has a share.
+    let holders = wait_for_layout(&js, &["w1", "w2", "w3"], Duration::from_secs(20)).await;
+    let shares: BTreeSet<&String> = holders.values().collect();
+    assert_eq!(shares.len(), 3, "every worker took a share: {holders:?}");
+    // Each node has exactly one live session: workers that joined later
+    // took servers over, and every handover logged off first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (n, node) in nodes.iter().enumerate() {
+        let stats = node.stats();
+        assert_eq!(
+            stats.logins - stats.logoffs,
+            1,
+            "pbx-{n}: {stats:?} {holders:?}"
+        );
+    }
+
+    check_events(&js, &client, &nodes).await;
+
+    check_actions(&client, &holders).await;
+
+    // The fleet's health, as `bridge status` shows it.
+    let fleet = apn_ami_bridge::status::fleet(&js, "test")
+        .await
+        .expect("health");
+    assert_eq!(
+        fleet
+            .iter()
+            .map(|worker| worker.servers.len())
+            .sum::<usize>(),
+        SERVERS,
+        "{fleet:?}"
+    );
+
+    // A worker dies without a goodbye: its servers go to the others, and
+    // nothing else moves.
+    let victim = holders["pbx-0"].clone();
+    let dead = workers.remove(victim.as_str()).expect("a worker");
+    dead.task.abort();
+    let _ended = dead.task.await;
+    let survivors: Vec<&str> = workers.keys().copied().collect();
+    let started = tokio::time::Instant::now();
+    let after = wait_for_layout(&js, &survivors, Duration::from_secs(15)).await;
+    eprintln!("taken over in {:?}", started.elapsed());
+    for (key, holder) in &holders {
+        if *holder != victim {
+            assert_eq!(&after[key], holder, "{key} stayed where it was");
+        }
+    }
+    let reply = request(&client, "ami.test.actions.pbx-0", r#"{"action":"Ping"}"#).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(
+        reply["worker"],
+        after["pbx-0"].as_str(),
+        "the new owner answers"
+    );
+
+    // A clean stop gives every lease back.
+    for (_, mut worker) in workers {
+        if let Some(stop) = worker.stop.take() {
+            let _sent = stop.send(());
+        }
+        worker.task.await.expect("stopped");
+    }
+    assert!(owners(&js).await.is_none(), "leases given back");
+}
