@@ -6,6 +6,7 @@
 #![allow(clippy::doc_markdown)]
 
 mod bench;
+mod bridge;
 mod connect;
 mod demo;
 mod json;
@@ -85,6 +86,13 @@ enum Sub {
     ///
     /// Example: apn-ami bench --events 200000 --rounds 5
     Bench(bench::BenchArgs),
+    /// A worker of the NATS bridge: it shares the cluster's servers with
+    /// the other workers (a lease each, in JetStream), publishes their
+    /// events to JetStream and answers their actions by request/reply.
+    /// `bridge status` prints the whole fleet.
+    ///
+    /// Example: apn-ami bridge --config cluster.toml --nats nats://10.0.0.9:4222 --cluster east
+    Bridge(bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -95,6 +103,7 @@ fn main() -> ExitCode {
         Sub::Demo(_) => log::LevelFilter::Error,
         Sub::Action(_) | Sub::Command(_) => log::LevelFilter::Off,
         Sub::Events(_) | Sub::MockServer(_) | Sub::Bench(_) => log::LevelFilter::Warn,
+        Sub::Bridge(_) => log::LevelFilter::Info,
     });
     if let Err(error) = logging::install(cli.log_format, level) {
         eprintln!("apn-ami: cannot install the logger: {error}");
@@ -120,6 +129,7 @@ fn main() -> ExitCode {
                 Sub::Events(args) => oneshot::events(args).await,
                 Sub::MockServer(args) => mock::run(args).await,
                 Sub::Bench(args) => bench::run(args).await,
+                Sub::Bridge(args) => bridge::run(args).await,
             }
         });
         task.await.unwrap_or_else(|error| {
