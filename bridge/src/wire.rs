@@ -162,3 +162,45 @@ pub fn message_id(server: &str, payload: &[u8]) -> String {
     }
     format!("{server}:{hash:016x}{second:016x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tokens_keep_the_subject_shape() {
+        assert_eq!(subject_token("Hangup"), "Hangup");
+        assert_eq!(subject_token("a.b*c>d e"), "a_b_c_d_e");
+        assert_eq!(subject_token(""), "_");
+    }
+
+    #[test]
+    fn message_ids_depend_on_the_server_and_the_bytes_only() {
+        let a = message_id("pbx-1", b"{\"event\":\"Hangup\"}");
+        assert_eq!(a, message_id("pbx-1", b"{\"event\":\"Hangup\"}"));
+        assert_ne!(a, message_id("pbx-2", b"{\"event\":\"Hangup\"}"));
+        assert_ne!(a, message_id("pbx-1", b"{\"event\":\"Hangup\"} "));
+        assert!(a.starts_with("pbx-1:"));
+    }
+
+    #[test]
+    fn requests_are_checked_as_actions_are() {
+        let request: ActionRequest = serde_json::from_str(
+            r#"{"action":"Originate","headers":[["Channel","PJSIP/100"],["Variable","A=1"],["Variable","B=2"]],"timeout_ms":500}"#,
+        )
+        .expect("valid JSON");
+        let action = request.to_action().expect("valid");
+        assert_eq!(
+            action
+                .headers()
+                .filter(|(key, _)| *key == "Variable")
+                .count(),
+            2
+        );
+        assert_eq!(request.timeout_ms, Some(500));
+        let injected: ActionRequest =
+            serde_json::from_str(r#"{"action":"Ping","headers":[["X","1\r\nAction: Logoff"]]}"#)
+                .expect("valid JSON");
+        assert!(injected.to_action().unwrap_err().contains("inject"));
+    }
+}

@@ -47,7 +47,10 @@ pub(crate) async fn run(args: BridgeArgs) -> u8 {
     let nats = match async_nats::connect(&args.nats).await {
         Ok(nats) => nats,
         Err(error) => {
-            eprintln!("apn-ami bridge: cannot reach NATS at {}: {error}", args.nats);
+            eprintln!(
+                "apn-ami bridge: cannot reach NATS at {}: {error}",
+                args.nats
+            );
             return 2;
         }
     };
@@ -98,6 +101,12 @@ fn default_worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned());
     format!("{host}-{}", std::process::id())
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
