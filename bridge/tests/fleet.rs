@@ -27,7 +27,8 @@ const CALLS: u64 = 20;
 struct NatsServer {
     child: Child,
     url: String,
-    _dir: TempDir,
+    port: u16,
+    dir: TempDir,
 }
 
 impl Drop for NatsServer {
@@ -59,25 +60,46 @@ async fn nats_server() -> Option<NatsServer> {
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("apn-ami-nats-{port}"));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let child = Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
+    let child = spawn_nats(port, &dir)?;
     let server = NatsServer {
         child,
         url: format!("nats://127.0.0.1:{port}"),
-        _dir: TempDir(dir),
+        port,
+        dir: TempDir(dir),
     };
+    wait_listening(port).await;
+    Some(server)
+}
+
+fn spawn_nats(port: u16, dir: &std::path::Path) -> Option<Child> {
+    Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
+async fn wait_listening(port: u16) {
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(server);
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("nats-server did not listen on {port}");
+}
+
+impl NatsServer {
+    /// Stops the server and starts it again on the same port and store.
+    async fn restart(&mut self) {
+        let _killed = self.child.kill();
+        let _reaped = self.child.wait();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.child = spawn_nats(self.port, &self.dir.0).expect("nats-server again");
+        wait_listening(self.port).await;
+    }
 }
 
 fn client_config(nodes: &[TcpNode]) -> ClientConfig {
@@ -282,7 +304,7 @@ async fn check_actions(client: &async_nats::Client, holders: &BTreeMap<String, S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions() {
-    let Some(nats) = nats_server().await else {
+    let Some(mut nats) = nats_server().await else {
         eprintln!("SKIPPED: nats-server is not installed");
         return;
     };
@@ -353,6 +375,47 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
         after["pbx-0"].as_str(),
         "the new owner answers"
     );
+
+    // A worker joins: it takes the servers it now ranks first, and only
+    // those move.
+    workers.insert("w4", worker(&nats.url, "w4", &config).await);
+    let mut live: Vec<&str> = workers.keys().copied().collect();
+    live.sort_unstable();
+    let joined = wait_for_layout(&js, &live, Duration::from_secs(15)).await;
+    for (key, holder) in &joined {
+        if holder != "w4" {
+            assert_eq!(holder, &after[key], "{key} moved between old workers");
+        }
+    }
+
+    // NATS restarts: the workers reconnect and every server is owned and
+    // answering again.
+    nats.restart().await;
+    let client = async_nats::connect(&nats.url).await.expect("NATS again");
+    let js = jetstream::new(client.clone());
+    wait_for_layout(&js, &live, Duration::from_secs(30)).await;
+    let mut answered = false;
+    for _ in 0..50 {
+        let reply = client
+            .request(
+                "ami.test.actions.pbx-3".to_owned(),
+                r#"{"action":"Ping"}"#.into(),
+            )
+            .await;
+        if let Ok(reply) = reply {
+            let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON");
+            if reply["ok"] == true {
+                answered = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(answered, "actions are answered after NATS came back");
+    for (n, node) in nodes.iter().enumerate() {
+        let stats = node.stats();
+        assert!(stats.logins - stats.logoffs <= 1, "pbx-{n}: {stats:?}");
+    }
 
     // A clean stop gives every lease back.
     for (_, mut worker) in workers {
