@@ -31,6 +31,7 @@
 //! - **Health:** each worker puts its servers' health and counters in the
 //!   bucket `ami_<cluster>_health`; [`status::fleet`] reads the whole fleet.
 
+pub mod local_nats;
 pub mod ownership;
 pub mod server;
 pub mod status;

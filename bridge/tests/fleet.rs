@@ -8,10 +8,9 @@
 //! installs it).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use apn_ami_bridge::local_nats::LocalNats;
 use apn_ami_bridge::ownership::preferred;
 use apn_ami_bridge::{BridgeConfig, run};
 use apn_ami_sim::{NodeConfig, TcpNode};
@@ -23,84 +22,6 @@ use tokio::task::JoinHandle;
 
 const SERVERS: usize = 12;
 const CALLS: u64 = 20;
-
-struct NatsServer {
-    child: Child,
-    url: String,
-    port: u16,
-    dir: TempDir,
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _killed = self.child.kill();
-        let _reaped = self.child.wait();
-    }
-}
-
-/// A directory removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _removed = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Starts `nats-server -js` on a free loopback port, or `None` when it is
-/// not installed.
-async fn nats_server() -> Option<NatsServer> {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("apn-ami-nats-{port}"));
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let child = spawn_nats(port, &dir)?;
-    let server = NatsServer {
-        child,
-        url: format!("nats://127.0.0.1:{port}"),
-        port,
-        dir: TempDir(dir),
-    };
-    wait_listening(port).await;
-    Some(server)
-}
-
-fn spawn_nats(port: u16, dir: &std::path::Path) -> Option<Child> {
-    Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()
-}
-
-async fn wait_listening(port: u16) {
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nats-server did not listen on {port}");
-}
-
-impl NatsServer {
-    /// Stops the server and starts it again on the same port and store.
-    async fn restart(&mut self) {
-        let _killed = self.child.kill();
-        let _reaped = self.child.wait();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        self.child = spawn_nats(self.port, &self.dir.0).expect("nats-server again");
-        wait_listening(self.port).await;
-    }
-}
 
 fn client_config(nodes: &[TcpNode]) -> ClientConfig {
     let servers = nodes
@@ -302,9 +223,46 @@ async fn check_actions(client: &async_nats::Client, holders: &BTreeMap<String, S
     assert_eq!(reply["error"]["kind"], "bad_request", "{reply}");
 }
 
+/// NATS restarts: the workers reconnect and every server is owned and
+/// answering again; JetStream on a new connection is returned.
+async fn survive_a_nats_restart(
+    nats: &mut LocalNats,
+    nodes: &[TcpNode],
+    live: &[&str],
+) -> jetstream::Context {
+    nats.restart().await;
+    let client = async_nats::connect(&nats.url()).await.expect("NATS again");
+    let js = jetstream::new(client.clone());
+    wait_for_layout(&js, live, Duration::from_secs(30)).await;
+    let mut answered = false;
+    for _ in 0..50 {
+        let reply = client
+            .request(
+                "ami.test.actions.pbx-3".to_owned(),
+                r#"{"action":"Ping"}"#.into(),
+            )
+            .await;
+        if let Ok(reply) = reply {
+            let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON");
+            if reply["ok"] == true {
+                answered = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(answered, "actions are answered after NATS came back");
+    for (n, node) in nodes.iter().enumerate() {
+        let stats = node.stats();
+        assert!(stats.logins - stats.logoffs <= 1, "pbx-{n}: {stats:?}");
+    }
+
+    js
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions() {
-    let Some(mut nats) = nats_server().await else {
+    let Some(mut nats) = LocalNats::start().await else {
         eprintln!("SKIPPED: nats-server is not installed");
         return;
     };
@@ -314,9 +272,9 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
     let config = client_config(&nodes);
     let mut workers = BTreeMap::new();
     for id in ["w1", "w2", "w3"] {
-        workers.insert(id, worker(&nats.url, id, &config).await);
+        workers.insert(id, worker(&nats.url(), id, &config).await);
     }
-    let client = async_nats::connect(&nats.url).await.expect("NATS");
+    let client = async_nats::connect(&nats.url()).await.expect("NATS");
     let js = jetstream::new(client.clone());
 
     // Every server owned once, by the worker rendezvous hashing prefers;
@@ -378,7 +336,7 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
 
     // A worker joins: it takes the servers it now ranks first, and only
     // those move.
-    workers.insert("w4", worker(&nats.url, "w4", &config).await);
+    workers.insert("w4", worker(&nats.url(), "w4", &config).await);
     let mut live: Vec<&str> = workers.keys().copied().collect();
     live.sort_unstable();
     let joined = wait_for_layout(&js, &live, Duration::from_secs(15)).await;
@@ -388,34 +346,7 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
         }
     }
 
-    // NATS restarts: the workers reconnect and every server is owned and
-    // answering again.
-    nats.restart().await;
-    let client = async_nats::connect(&nats.url).await.expect("NATS again");
-    let js = jetstream::new(client.clone());
-    wait_for_layout(&js, &live, Duration::from_secs(30)).await;
-    let mut answered = false;
-    for _ in 0..50 {
-        let reply = client
-            .request(
-                "ami.test.actions.pbx-3".to_owned(),
-                r#"{"action":"Ping"}"#.into(),
-            )
-            .await;
-        if let Ok(reply) = reply {
-            let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON");
-            if reply["ok"] == true {
-                answered = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(answered, "actions are answered after NATS came back");
-    for (n, node) in nodes.iter().enumerate() {
-        let stats = node.stats();
-        assert!(stats.logins - stats.logoffs <= 1, "pbx-{n}: {stats:?}");
-    }
+    let js = survive_a_nats_restart(&mut nats, &nodes, &live).await;
 
     // A clean stop gives every lease back.
     for (_, mut worker) in workers {
