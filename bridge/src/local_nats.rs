@@ -49,14 +49,24 @@ impl LocalNats {
     pub async fn restart(&mut self) {
         self.stop();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        self.child = spawn(self.port, &self.store).expect("nats-server starts again");
-        listening(self.port).await;
+        self.start_again().await;
     }
 
-    fn stop(&mut self) {
+    /// Kills it: NATS is away until [`LocalNats::start_again`].
+    pub fn stop(&mut self) {
         // Already gone is fine: either way it no longer runs.
         let _gone = self.child.kill();
         let _reaped = self.child.wait();
+    }
+
+    /// Starts it again after [`LocalNats::stop`], on the same port and
+    /// store.
+    ///
+    /// # Panics
+    /// When it cannot be started again.
+    pub async fn start_again(&mut self) {
+        self.child = spawn(self.port, &self.store).expect("nats-server starts again");
+        listening(self.port).await;
     }
 }
 

@@ -99,8 +99,21 @@ pub async fn run(
         tokio::select! {
             () = &mut stop => break,
             _ = tick.tick() => {
-                evaluate(&shared, &buckets, &servers, &mut owned, &mut tasks).await;
-                put_health(&shared, &buckets, &owned).await;
+                // A round of NATS calls is bounded: while NATS is away
+                // they would wait for its timeouts, and the stale leases
+                // must still be given up in time.
+                let round = config.lease_ttl / 5;
+                let evaluated = tokio::time::timeout(
+                    round,
+                    evaluate(&shared, &buckets, &servers, &mut owned, &mut tasks),
+                )
+                .await;
+                if evaluated.is_err() {
+                    log::warn!(target: "apn_ami::bridge", "NATS did not answer a round within {round:?}");
+                } else if tokio::time::timeout(round, put_health(&shared, &buckets, &owned)).await.is_err() {
+                    log::warn!(target: "apn_ami::bridge", "health record not written in time");
+                }
+                give_up_stale(config, &mut owned).await;
             }
             Some(message) = any.next() => {
                 let keys: Vec<&String> = owned.keys().collect();
@@ -306,8 +319,13 @@ async fn evaluate(
             }
         }
     }
-    // Leases not renewed for 3/4 of their life are given up here, before
-    // they can expire for the other workers.
+}
+
+/// Gives up, session first, every lease not renewed for 3/4 of its life,
+/// before it can expire for the other workers. Makes no NATS call, so it
+/// works while NATS is away.
+async fn give_up_stale(config: &BridgeConfig, owned: &mut BTreeMap<String, Owned>) {
+    let now = Instant::now();
     let deadline = config.lease_ttl * 3 / 4;
     let stale: Vec<String> = owned
         .iter()
