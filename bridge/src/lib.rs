@@ -28,11 +28,15 @@
 //!   worker only (it subscribes while it holds the lease);
 //!   `ami.<cluster>.actions.any` is a queue group: one worker answers, with
 //!   one of its servers. Requests and replies are [`wire`]'s JSON.
+//! - **Asking for an action** ([`request`]): [`request::Requester`] sends
+//!   one and reads the reply into types; it fails fast, with a typed
+//!   error, when NATS is not connected or no worker owns the server.
 //! - **Health:** each worker puts its servers' health and counters in the
 //!   bucket `ami_<cluster>_health`; [`status::fleet`] reads the whole fleet.
 
 pub mod local_nats;
 pub mod ownership;
+pub mod request;
 pub mod server;
 pub mod status;
 pub mod wire;

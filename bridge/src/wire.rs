@@ -12,7 +12,7 @@
 
 use apn_ami_core::typed::ser::Text;
 use apn_ami_tokio::{Action, AmiError, Frame, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// An event as the bridge publishes it.
@@ -26,7 +26,7 @@ pub fn event_json(server: &str, frame: &Frame) -> Value {
 }
 
 /// An action request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRequest {
     /// The action's name.
     pub action: String,
@@ -34,11 +34,29 @@ pub struct ActionRequest {
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     /// Its own time limit, in milliseconds.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
 }
 
 impl ActionRequest {
+    /// A request for `action` with no header yet and the worker's own
+    /// time limit.
+    #[must_use]
+    pub fn new(action: &str) -> Self {
+        Self {
+            action: action.to_owned(),
+            headers: Vec::new(),
+            timeout_ms: None,
+        }
+    }
+
+    /// The request with one more header.
+    #[must_use]
+    pub fn header(mut self, key: &str, value: &str) -> Self {
+        self.headers.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
     /// The action, built and checked (CR, LF and NUL refused).
     ///
     /// # Errors
@@ -84,6 +102,22 @@ impl ErrorKind {
             Self::ConnectionLost => "connection_lost",
             Self::Failed => "failed",
         }
+    }
+
+    /// The kind a reply's `kind` word names, if it is one of ours.
+    #[must_use]
+    pub fn from_wire(word: &str) -> Option<Self> {
+        [
+            Self::BadRequest,
+            Self::NoSuchServer,
+            Self::NotOwnedHere,
+            Self::NoServer,
+            Self::Timeout,
+            Self::ConnectionLost,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == word)
     }
 
     /// The kind of a client error.
@@ -202,5 +236,34 @@ mod tests {
             serde_json::from_str(r#"{"action":"Ping","headers":[["X","1\r\nAction: Logoff"]]}"#)
                 .expect("valid JSON");
         assert!(injected.to_action().unwrap_err().contains("inject"));
+    }
+
+    #[test]
+    fn requests_and_error_kinds_go_both_ways() {
+        let request = ActionRequest::new("Originate")
+            .header("Variable", "A=1")
+            .header("Variable", "B=2");
+        let text = serde_json::to_string(&request).expect("JSON");
+        assert_eq!(
+            text,
+            r#"{"action":"Originate","headers":[["Variable","A=1"],["Variable","B=2"]]}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<ActionRequest>(&text).ok(),
+            Some(request)
+        );
+        for word in [
+            "bad_request",
+            "no_server",
+            "timeout",
+            "connection_lost",
+            "failed",
+        ] {
+            assert_eq!(
+                ErrorKind::from_wire(word).map(ErrorKind::as_str),
+                Some(word)
+            );
+        }
+        assert_eq!(ErrorKind::from_wire("what"), None);
     }
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use apn_ami_bridge::local_nats::LocalNats;
 use apn_ami_bridge::ownership::preferred;
+use apn_ami_bridge::request::{Destination, RequestError, Requester};
+use apn_ami_bridge::wire::{ActionRequest, ErrorKind};
 use apn_ami_bridge::{BridgeConfig, run};
 use apn_ami_sim::{NodeConfig, TcpNode};
 use apn_ami_tokio::{ClientConfig, Secret, ServerSettings};
@@ -223,18 +225,84 @@ async fn check_actions(client: &async_nats::Client, holders: &BTreeMap<String, S
     )
     .await;
     assert_eq!(reply["error"]["kind"], "bad_request", "{reply}");
+
+    // The same through the typed requester.
+    let requester = Requester::new(client.clone(), "test");
+    let ping = ActionRequest::new("Ping");
+    let reply = requester
+        .send(Destination::Server("pbx-7"), &ping, Duration::from_secs(5))
+        .await
+        .expect("answered");
+    assert_eq!(
+        (reply.server.as_str(), reply.worker.as_str()),
+        ("pbx-7", holders["pbx-7"].as_str())
+    );
+    assert!(reply.is_success(), "{reply:?}");
+    assert_eq!(reply.header("Ping"), Some("Pong"));
+    let hangup = ActionRequest::new("Hangup");
+    let reply = requester
+        .send(Destination::Any, &hangup, Duration::from_secs(5))
+        .await
+        .expect("answered");
+    assert!(
+        !reply.is_success(),
+        "an Error response is a reply: {reply:?}"
+    );
+    let bad = ActionRequest::new("Ping").header("X", "1\r\nAction: Logoff");
+    assert!(matches!(
+        requester
+            .send(Destination::Server("pbx-1"), &bad, Duration::from_secs(5))
+            .await,
+        Err(RequestError::Refused {
+            kind: ErrorKind::BadRequest,
+            ..
+        })
+    ));
+    // Nobody owns a server that is not in the cluster: told at once.
+    assert_eq!(
+        requester
+            .send(
+                Destination::Server("pbx-99"),
+                &ping,
+                Duration::from_secs(30)
+            )
+            .await,
+        Err(RequestError::NoWorker {
+            subject: "ami.test.actions.pbx-99".to_owned()
+        })
+    );
 }
 
 /// NATS restarts: the workers reconnect and every server is owned and
 /// answering again; JetStream on a new connection is returned.
 async fn survive_a_nats_restart(
     nats: &mut LocalNats,
+    client: &async_nats::Client,
     nodes: &[TcpNode],
     live: &[&str],
 ) -> jetstream::Context {
     // Away for longer than a lease: every worker logs its sessions off
     // by itself, so no server can be owned twice when NATS is back.
+    let requester = Requester::new(client.clone(), "test");
     nats.stop();
+    // A requester whose connection is down is told so, without waiting
+    // for the action's limit.
+    for _ in 0..100 {
+        if client.connection_state() != async_nats::connection::State::Connected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        requester
+            .send(
+                Destination::Server("pbx-2"),
+                &ActionRequest::new("Ping"),
+                Duration::from_secs(60)
+            )
+            .await,
+        Err(RequestError::NatsUnavailable)
+    );
     tokio::time::sleep(LEASE + Duration::from_secs(1)).await;
     for (n, node) in nodes.iter().enumerate() {
         let stats = node.stats();
@@ -359,7 +427,7 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
         }
     }
 
-    let js = survive_a_nats_restart(&mut nats, &nodes, &live).await;
+    let js = survive_a_nats_restart(&mut nats, &client, &nodes, &live).await;
 
     // A clean stop gives every lease back.
     for (_, mut worker) in workers {

@@ -4,11 +4,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use apn_ami_bridge::request::{Destination, Requester};
+use apn_ami_bridge::wire::ActionRequest;
 use apn_ami_bridge::{BridgeConfig, status};
 use apn_ami_tokio::ClientConfig;
 use clap::{Args, Subcommand};
 
 use crate::connect::parse_duration;
+
+/// Exit code of `bridge action`: an Error response (as `action`'s).
+const EXIT_ERROR_RESPONSE: u8 = 1;
 
 /// A bridge worker, or the fleet's status.
 #[derive(Debug, Args)]
@@ -40,6 +45,30 @@ enum BridgeSub {
     /// Prints every worker, the servers it owns, their health, published
     /// and dropped events and answered actions.
     Status,
+    /// Sends one action through the fleet (to the worker that owns
+    /// --server, or to any worker) and prints the reply as JSON. Exit 0 on
+    /// Success, 1 on an Error response, 2 when no answer came (NATS down,
+    /// no worker owns the server, timeout), with the reason on stderr.
+    ///
+    /// Example: apn-ami bridge --cluster east action --server pbx-1 Ping
+    Action(BridgeActionArgs),
+}
+
+/// One action through the fleet.
+#[derive(Debug, Args)]
+struct BridgeActionArgs {
+    /// The server's key; without it, any worker answers with one of its
+    /// servers.
+    #[arg(long)]
+    server: Option<String>,
+    /// The action's time limit (the reply may take a second more).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// The action's name (Ping, CoreShowChannels, Originate, …).
+    name: String,
+    /// Headers as Key=Value (the first `=` splits); repeat a key to send
+    /// it twice.
+    headers: Vec<String>,
 }
 
 /// Runs the subcommand; the exit code.
@@ -54,6 +83,9 @@ pub(crate) async fn run(args: BridgeArgs) -> u8 {
             return 2;
         }
     };
+    if let Some(BridgeSub::Action(action)) = &args.sub {
+        return send_action(nats, &args.cluster, action).await;
+    }
     if matches!(args.sub, Some(BridgeSub::Status)) {
         let jetstream = async_nats::jetstream::new(nats);
         return match status::fleet(&jetstream, &args.cluster).await {
@@ -91,6 +123,43 @@ pub(crate) async fn run(args: BridgeArgs) -> u8 {
         Ok(()) => 0,
         Err(error) => {
             eprintln!("apn-ami bridge: {error}");
+            2
+        }
+    }
+}
+
+/// `bridge action`: the reply on stdout, the exit code as `action`'s.
+async fn send_action(nats: async_nats::Client, cluster: &str, args: &BridgeActionArgs) -> u8 {
+    let mut request = ActionRequest::new(&args.name);
+    for header in &args.headers {
+        let Some((key, value)) = header.split_once('=') else {
+            eprintln!("apn-ami bridge action: `{header}` is not Key=Value");
+            return 2;
+        };
+        request = request.header(key, value);
+    }
+    let destination = args
+        .server
+        .as_deref()
+        .map_or(Destination::Any, Destination::Server);
+    let requester = Requester::new(nats, cluster);
+    match requester.send(destination, &request, args.timeout).await {
+        Ok(reply) => {
+            let json = serde_json::json!({
+                "worker": reply.worker,
+                "server": reply.server,
+                "response": reply.response,
+                "items": reply.items,
+            });
+            println!("{json}");
+            if reply.is_success() {
+                0
+            } else {
+                EXIT_ERROR_RESPONSE
+            }
+        }
+        Err(error) => {
+            eprintln!("apn-ami bridge action: {error}");
             2
         }
     }

@@ -406,3 +406,100 @@ fn action_prints_an_old_queues_answer_as_its_lines() {
     assert_eq!(lines, expected);
     node.stop().expect("node thread");
 }
+
+#[test]
+fn bridge_action_is_answered_by_a_worker_process_and_fails_fast_without_one() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let Some(mut nats) = runtime.block_on(apn_ami_bridge::local_nats::LocalNats::start()) else {
+        eprintln!(
+            "SKIPPED: nats-server is not installed (Debian package `nats-server`); .ci/run installs it"
+        );
+        return;
+    };
+    let node = node(CommandFormat::Output);
+    let config =
+        std::env::temp_dir().join(format!("apn-ami-cli-bridge-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        format!(
+            "[[servers]]\nkey = \"pbx-0\"\nhost = \"127.0.0.1\"\nport = {}\nusername = \"app\"\nsecret_env = \"{SECRET_VARIABLE}\"\nauth = \"plain\"\n",
+            node.address().port()
+        ),
+    )
+    .expect("a config file");
+    let url = nats.url();
+    let bridge = |args: &[&str]| {
+        let mut command = Command::cargo_bin("apn-ami").expect("the binary is built");
+        command
+            .args(["bridge", "--nats", &url, "--cluster", "cli"])
+            .args(args)
+            .env(SECRET_VARIABLE, "s3cret");
+        command
+    };
+    let config_path = config.to_string_lossy().into_owned();
+    let worker = bridge(&["--config", &config_path, "--worker", "w1", "--lease", "2s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the worker runs");
+    let mut guard = KillOnDrop {
+        pid: worker.id(),
+        ended: false,
+    };
+    // Once the worker holds the lease, the owner answers.
+    let mut answered = None;
+    for _ in 0..100 {
+        let (code, out, _) = run(&mut bridge(&["action", "--server", "pbx-0", "Ping"]));
+        if code == 0 {
+            answered = Some(out);
+            break;
+        }
+        pause(100);
+    }
+    let out = answered.expect("the worker answers within 10 s");
+    let json: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(
+        (json["worker"].as_str(), json["server"].as_str()),
+        (Some("w1"), Some("pbx-0"))
+    );
+    assert_eq!(header(&json["response"], "ping"), Some("Pong"));
+
+    // An Error response, through any worker: exit 1.
+    let (code, out, _) = run(&mut bridge(&["action", "Hangup"]));
+    assert_eq!(code, 1, "{out}");
+    // A server nobody owns: exit 2 at once, saying so.
+    let (code, _, err) = run(&mut bridge(&[
+        "action",
+        "--server",
+        "pbx-9",
+        "--timeout",
+        "60s",
+        "Ping",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no worker answers on ami.cli.actions.pbx-9"),
+        "{err}"
+    );
+
+    // SIGTERM: the worker logs its session off and gives the lease back.
+    let logoffs = node.stats().logoffs;
+    let killed = Command::new("kill")
+        .args(["-TERM", &worker.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let output = worker.wait_with_output().expect("it ends");
+    guard.ended = true;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(node.stats().logoffs, logoffs + 1, "the node saw a Logoff");
+
+    // NATS away: exit 2 at once, naming it.
+    nats.stop();
+    let (code, _, err) = run(&mut bridge(&["action", "Ping"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot reach NATS"), "{err}");
+    node.stop().expect("node thread");
+    // Best effort: a file left in the temporary directory is harmless.
+    if std::fs::remove_file(&config).is_err() {}
+}

@@ -1,0 +1,249 @@
+//! The requester's side of the bridge: an action sent to the fleet by NATS
+//! request/reply, its reply read into types, and every way it can fail
+//! told apart.
+//!
+//! It fails fast where it can: when the requester's own NATS connection is
+//! not up, nothing is sent and [`RequestError::NatsUnavailable`] comes back
+//! at once, instead of a wait for the whole time limit; when no worker
+//! listens on the subject (the server is owned by nobody right now, or no
+//! worker runs), NATS says so at once and it is
+//! [`RequestError::NoWorker`]. A connection lost while a request is out
+//! ends in [`RequestError::Timeout`] or [`RequestError::Nats`].
+
+use std::time::Duration;
+
+use async_nats::connection::State;
+use async_nats::{RequestErrorKind, client};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::wire::{ActionRequest, ErrorKind};
+
+/// Time the reply may take on top of the action's own limit: the worker
+/// answers `timeout` at the action's deadline, and that answer must still
+/// arrive.
+pub const REPLY_GRACE: Duration = Duration::from_secs(1);
+
+/// Where a request goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    /// The server with this key, through the worker that owns it.
+    Server(&'a str),
+    /// Any worker, with one of its servers.
+    Any,
+}
+
+/// An answered action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The worker that answered.
+    pub worker: String,
+    /// The server whose response it is.
+    pub server: String,
+    /// The response's headers, `[key, value]` pairs in wire order (values
+    /// that are not UTF-8 are `{"hex": …}`).
+    pub response: Value,
+    /// The list items, each as pairs, for list actions.
+    pub items: Vec<Value>,
+}
+
+impl Reply {
+    /// The first value of `key` (ignoring case) in the response, when it
+    /// is text.
+    #[must_use]
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.response.as_array()?.iter().find_map(|pair| {
+            let name = pair.get(0)?.as_str()?;
+            name.eq_ignore_ascii_case(key)
+                .then(|| pair.get(1)?.as_str())
+                .flatten()
+        })
+    }
+
+    /// Whether Asterisk answered `Response: Success` (or `Follows`, the
+    /// old Command answer).
+    #[must_use]
+    pub fn is_success(&self) -> bool {
+        self.header("Response").is_some_and(|value| {
+            value.eq_ignore_ascii_case("Success") || value.eq_ignore_ascii_case("Follows")
+        })
+    }
+}
+
+/// Why a request got no reply from Asterisk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The requester's NATS connection is not up; nothing was sent.
+    #[error("NATS is not connected; nothing was sent")]
+    NatsUnavailable,
+    /// Nobody listens on the subject: no worker owns the server right now
+    /// (a handover, or no worker runs), or it is not in the cluster.
+    #[error(
+        "no worker answers on {subject}: the server is owned by nobody right now, or is not in the cluster"
+    )]
+    NoWorker {
+        /// The subject the request was for.
+        subject: String,
+    },
+    /// No reply within the action's limit and [`REPLY_GRACE`].
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// A worker answered with an error of its own.
+    #[error("worker {worker} could not do it ({}): {message}", kind.as_str())]
+    Refused {
+        /// The worker.
+        worker: String,
+        /// What went wrong.
+        kind: ErrorKind,
+        /// The worker's words.
+        message: String,
+    },
+    /// NATS failed otherwise.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// The reply is not the bridge's JSON.
+    #[error("the reply is not the bridge's JSON: {0}")]
+    BadReply(String),
+}
+
+/// Sends actions to the workers of one cluster.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    nats: async_nats::Client,
+    cluster: String,
+}
+
+/// The reply's JSON, as [`crate::wire`] writes it.
+#[derive(Deserialize)]
+struct WireReply {
+    ok: bool,
+    #[serde(default)]
+    worker: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    response: Value,
+    #[serde(default)]
+    items: Vec<Value>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl Requester {
+    /// A requester for `cluster` over `nats`.
+    #[must_use]
+    pub fn new(nats: async_nats::Client, cluster: &str) -> Self {
+        Self {
+            nats,
+            cluster: cluster.to_owned(),
+        }
+    }
+
+    /// Sends `request` and waits for its reply, at most `limit` for the
+    /// action (the worker ends it there) and [`REPLY_GRACE`] more for the
+    /// reply.
+    ///
+    /// # Errors
+    /// [`RequestError`]: what kept Asterisk's answer from coming back.
+    pub async fn send(
+        &self,
+        destination: Destination<'_>,
+        request: &ActionRequest,
+        limit: Duration,
+    ) -> Result<Reply, RequestError> {
+        if self.nats.connection_state() != State::Connected {
+            return Err(RequestError::NatsUnavailable);
+        }
+        let subject = match destination {
+            Destination::Server(key) => format!("ami.{}.actions.{key}", self.cluster),
+            Destination::Any => format!("ami.{}.actions.any", self.cluster),
+        };
+        let mut request = request.clone();
+        request.timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        let payload = serde_json::to_vec(&request)
+            .map_err(|error| RequestError::BadReply(error.to_string()))?;
+        let wait = limit + REPLY_GRACE;
+        let message = self
+            .nats
+            .send_request(
+                subject.clone(),
+                client::Request::new()
+                    .payload(payload.into())
+                    .timeout(Some(wait)),
+            )
+            .await
+            .map_err(|error| match error.kind() {
+                RequestErrorKind::NoResponders => RequestError::NoWorker { subject },
+                RequestErrorKind::TimedOut => RequestError::Timeout(wait),
+                RequestErrorKind::Other => RequestError::Nats(error.to_string()),
+            })?;
+        read_reply(&message.payload)
+    }
+}
+
+/// A reply's bytes as a [`Reply`] or the worker's typed refusal.
+fn read_reply(bytes: &[u8]) -> Result<Reply, RequestError> {
+    let reply: WireReply =
+        serde_json::from_slice(bytes).map_err(|error| RequestError::BadReply(error.to_string()))?;
+    if reply.ok {
+        return Ok(Reply {
+            worker: reply.worker,
+            server: reply.server,
+            response: reply.response,
+            items: reply.items,
+        });
+    }
+    let error = reply
+        .error
+        .ok_or_else(|| RequestError::BadReply("ok is false and no error is given".to_owned()))?;
+    let kind = ErrorKind::from_wire(&error.kind)
+        .ok_or_else(|| RequestError::BadReply(format!("unknown error kind {:?}", error.kind)))?;
+    Err(RequestError::Refused {
+        worker: reply.worker,
+        kind,
+        message: error.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::reply_error;
+
+    #[test]
+    fn replies_are_read_into_types() {
+        let reply = read_reply(
+            br#"{"ok":true,"worker":"w1","server":"pbx-1","response":[["Response","Success"],["Ping","Pong"]],"items":[]}"#,
+        )
+        .expect("a reply");
+        assert_eq!(
+            (reply.worker.as_str(), reply.server.as_str()),
+            ("w1", "pbx-1")
+        );
+        assert_eq!(reply.header("ping"), Some("Pong"));
+        assert!(reply.is_success());
+
+        let refused =
+            serde_json::to_vec(&reply_error("w2", ErrorKind::Timeout, "no answer")).expect("JSON");
+        assert_eq!(
+            read_reply(&refused),
+            Err(RequestError::Refused {
+                worker: "w2".to_owned(),
+                kind: ErrorKind::Timeout,
+                message: "no answer".to_owned(),
+            })
+        );
+        assert!(matches!(read_reply(b"[]"), Err(RequestError::BadReply(_))));
+        assert!(matches!(
+            read_reply(br#"{"ok":false,"error":{"kind":"odd"}}"#),
+            Err(RequestError::BadReply(_))
+        ));
+    }
+}
