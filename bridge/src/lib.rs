@@ -34,6 +34,7 @@
 //! - **Health:** each worker puts its servers' health and counters in the
 //!   bucket `ami_<cluster>_health`; [`status::fleet`] reads the whole fleet.
 
+mod lease_view;
 pub mod local_nats;
 pub mod ownership;
 pub mod request;

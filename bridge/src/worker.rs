@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::BridgeConfig;
+use crate::lease_view::{LeaseView, Leases};
 use crate::ownership::{Decision, decide};
 use crate::server::{self, Counters, Shared};
 use crate::status::{ServerHealth, WorkerHealth};
@@ -93,6 +94,7 @@ pub async fn run(
     let mut turn = 0_usize;
     let mut tick = tokio::time::interval(config.lease_ttl / 5);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut view = LeaseView::new(config.lease_ttl);
     let mut stop = std::pin::pin!(stop);
     log::info!(target: "apn_ami::bridge", "worker {} of cluster {} started", config.worker, config.cluster);
     loop {
@@ -103,10 +105,10 @@ pub async fn run(
                 // they would wait for its timeouts, and the stale leases
                 // must still be given up in time.
                 let round = config.lease_ttl / 5;
-                let evaluated = tokio::time::timeout(
-                    round,
-                    evaluate(&shared, &buckets, &servers, &mut owned, &mut tasks),
-                )
+                let evaluated = tokio::time::timeout(round, async {
+                    view.ensure_watch(&buckets.leases).await;
+                    evaluate(&shared, &buckets, &view.leases, &servers, &mut owned, &mut tasks).await;
+                })
                 .await;
                 if evaluated.is_err() {
                     log::warn!(target: "apn_ami::bridge", "NATS did not answer a round within {round:?}");
@@ -115,6 +117,7 @@ pub async fn run(
                 }
                 give_up_stale(config, &mut owned).await;
             }
+            () = view.next_change(), if view.watching() => {}
             Some(message) = any.next() => {
                 let keys: Vec<&String> = owned.keys().collect();
                 let server = (!keys.is_empty()).then(|| {
@@ -233,76 +236,49 @@ async fn setup(
     })
 }
 
-/// One round: heartbeat, who is alive, each server's lease.
+/// NATS calls to take or renew leases that one round keeps in flight at
+/// once: a round then lasts about one call, not one per server.
+const CONCURRENT_LEASE_CALLS: usize = 64;
+
+/// One round: heartbeat, who is alive, then each server's lease as the
+/// view shows it; NATS calls only to take, renew or give back a lease,
+/// the takes and renewals concurrently.
 async fn evaluate(
     shared: &Arc<Shared>,
     buckets: &Buckets,
+    view: &Leases,
     servers: &BTreeMap<String, ServerSettings>,
     owned: &mut BTreeMap<String, Owned>,
     tasks: &mut JoinSet<String>,
 ) {
     let config = &shared.config;
     let me = config.worker.as_str();
-    let now = Instant::now();
     if let Err(error) = buckets.workers.put(me, Bytes::from_static(b"alive")).await {
         log::warn!(target: "apn_ami::bridge", "heartbeat failed: {error}");
     }
-    let live = live_workers(&buckets.workers).await;
-    for (key, settings) in servers {
-        let holder = match buckets.leases.entry(key.as_str()).await {
-            Ok(Some(entry)) if entry.operation == kv::Operation::Put => Some((
-                String::from_utf8_lossy(&entry.value).into_owned(),
-                entry.revision,
-            )),
-            Ok(_) => None,
-            Err(error) => {
-                log::warn!(target: "apn_ami::bridge", "lease of {key} unreadable: {error}");
-                continue;
+    let Some(live) = live_workers(&buckets.workers).await else {
+        return;
+    };
+    let now = Instant::now();
+    let mut calls = Vec::new();
+    for key in servers.keys() {
+        // A lease this worker holds is known by its own revision, unless
+        // the view shows a newer entry: a renewal of ours whose answer a
+        // cut-short round never applied, or another worker's.
+        let holder = match (owned.get(key), view.holder(key, now)) {
+            (Some(slot), Some((holder, revision))) if revision > slot.revision => {
+                Some((holder, revision))
             }
+            (Some(slot), _) => Some((me, slot.revision)),
+            (None, seen) => seen,
         };
-        let Some(live) = live.as_ref() else {
-            continue;
-        };
-        match decide(
-            key,
-            me,
-            live,
-            holder.as_ref().map(|(holder, _)| holder.as_str()),
-        ) {
-            Decision::Acquire => {
-                if let Ok(revision) = buckets
-                    .leases
-                    .create(key.as_str(), Bytes::from(me.to_owned()))
-                    .await
-                {
-                    start(shared, key, settings, revision, owned, tasks);
-                }
-            }
-            Decision::Renew => {
-                let revision = holder.map_or(0, |(_, revision)| revision);
-                match buckets
-                    .leases
-                    .update(key.as_str(), Bytes::from(me.to_owned()), revision)
-                    .await
-                {
-                    Ok(revision) => match owned.get_mut(key) {
-                        Some(slot) => {
-                            slot.revision = revision;
-                            slot.renewed = now;
-                        }
-                        // A lease of ours from before a restart: ours again.
-                        None => start(shared, key, settings, revision, owned, tasks),
-                    },
-                    Err(error) => {
-                        log::warn!(target: "apn_ami::bridge", "lease of {key} lost: {error}");
-                        stop_owned(owned, key).await;
-                    }
-                }
-            }
+        let revision = holder.map_or(0, |(_, revision)| revision);
+        match decide(key, me, &live, holder.map(|(holder, _)| holder)) {
+            Decision::Acquire => calls.push((key.clone(), None)),
+            Decision::Renew => calls.push((key.clone(), Some(revision))),
             Decision::Release => {
                 log::info!(target: "apn_ami::bridge", "handing {key} over");
                 stop_owned(owned, key).await;
-                let revision = holder.map_or(0, |(_, revision)| revision);
                 if let Err(error) = buckets
                     .leases
                     .delete_expect_revision(key.as_str(), Some(revision))
@@ -319,6 +295,57 @@ async fn evaluate(
             }
         }
     }
+    // Owned arguments: futures borrowing across the stream trip up the
+    // compiler's proof that the worker's future is `Send`.
+    let leases = &buckets.leases;
+    let value = Bytes::from(me.to_owned());
+    let answers: Vec<_> = futures_util::stream::iter(
+        calls
+            .into_iter()
+            .map(|(key, renewing)| lease_call(leases.clone(), value.clone(), key, renewing)),
+    )
+    .buffer_unordered(CONCURRENT_LEASE_CALLS)
+    .collect()
+    .await;
+    for (key, renewing, answer) in answers {
+        let key = &key;
+        match (answer, owned.get_mut(key)) {
+            (Ok(revision), Some(slot)) => {
+                slot.revision = revision;
+                slot.renewed = now;
+            }
+            // Taken, or a lease of ours from before a restart: ours again.
+            (Ok(revision), None) => start(shared, key, &servers[key], revision, owned, tasks),
+            (Err(error), Some(_)) if renewing => {
+                log::warn!(target: "apn_ami::bridge", "lease of {key} lost: {error}");
+                stop_owned(owned, key).await;
+            }
+            // A take refused: another worker was first, or it has not
+            // expired yet; the next round tries again if still free.
+            (Err(_), _) => {}
+        }
+    }
+}
+
+/// Takes `key`'s lease (`renewing` is `None`) or renews it at the
+/// revision given; the key, whether it was a renewal, and the new revision.
+async fn lease_call(
+    leases: kv::Store,
+    value: Bytes,
+    key: String,
+    renewing: Option<u64>,
+) -> (String, bool, Result<u64, String>) {
+    let answer = match renewing {
+        None => leases
+            .create(key.as_str(), value)
+            .await
+            .map_err(|error| error.to_string()),
+        Some(revision) => leases
+            .update(key.as_str(), value, revision)
+            .await
+            .map_err(|error| error.to_string()),
+    };
+    (key, renewing.is_some(), answer)
 }
 
 /// Gives up, session first, every lease not renewed for 3/4 of its life,
