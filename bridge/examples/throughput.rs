@@ -1,7 +1,10 @@
-//! Events per second from flood servers through the bridge into JetStream,
-//! with one and with three workers, beside JetStream's own limit on this
-//! machine: one publisher storing the same number of payloads of the same
-//! size, 256 in flight. Each configuration gets a fresh `nats-server`.
+//! Events per second from flood servers through the bridge into JetStream
+//! and out to a consumer, with one and with three workers, beside
+//! JetStream's own limit on this machine: one publisher storing the same
+//! number of payloads of the same size, 256 in flight. Each configuration
+//! gets a fresh `nats-server`. To say where the bound is, it gives the CPU
+//! time `nats-server` and this process (the flood servers, the workers and
+//! the consumer) used during each run, from `/proc` (Linux).
 //!
 //! ```sh
 //! cargo run --release -p apn-ami-bridge --example throughput
@@ -48,9 +51,54 @@ async fn stored(js: &jetstream::Context, stream: &str) -> u64 {
     }
 }
 
-/// Events/s through `workers` bridge workers, from the first stored event
-/// to the last.
-async fn through_bridge(workers: usize) -> f64 {
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`
+/// (Linux; 100 ticks a second); `None` elsewhere.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the whole line.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u32>().ok()? + fields.get(12)?.parse::<u32>().ok()?;
+    Some(f64::from(ticks) / 100.0)
+}
+
+/// Counts the events stream's messages as a consumer receives them, until
+/// `total`; the receiving rate from the first to the last.
+async fn consume(js: jetstream::Context, client: async_nats::Client, total: u64) -> f64 {
+    let stream = loop {
+        if let Ok(stream) = js.get_stream("AMI_BENCH_EVENTS").await {
+            break stream;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let consumer = stream
+        .create_consumer(jetstream::consumer::push::OrderedConfig {
+            deliver_subject: client.new_inbox(),
+            ..jetstream::consumer::push::OrderedConfig::default()
+        })
+        .await
+        .expect("a consumer");
+    let mut messages = consumer.messages().await.expect("messages");
+    let mut received = 0_u64;
+    let mut first = None;
+    while received < total {
+        match tokio::time::timeout(Duration::from_secs(30), messages.next()).await {
+            Ok(Some(Ok(_))) => {
+                received += 1;
+                first.get_or_insert_with(Instant::now);
+            }
+            _ => break,
+        }
+    }
+    println!("  consumer received {received} of {total}");
+    let seconds = first.map_or(1e-3, |first| first.elapsed().as_secs_f64().max(1e-3));
+    counted(received.saturating_sub(1)) / seconds
+}
+
+/// Events/s through `workers` bridge workers: stored, from the first
+/// stored event to the last, and received by a consumer.
+async fn through_bridge(workers: usize) -> (f64, f64) {
     let nats = LocalNats::start().await.expect("nats-server installed");
     let client = ClientConfig::new(flood_servers());
     let mut stops = Vec::new();
@@ -70,9 +118,13 @@ async fn through_bridge(workers: usize) -> f64 {
             }
         });
     }
-    let js = jetstream::new(async_nats::connect(nats.url()).await.expect("NATS"));
+    let reader = async_nats::connect(nats.url()).await.expect("NATS");
+    let js = jetstream::new(reader.clone());
     // The floods' events and each server's FullyBooted.
     let total = SERVERS as u64 * (EVENTS_PER_SERVER + 1);
+    let consumer = tokio::spawn(consume(js.clone(), reader, total));
+    let nats_pid = nats.pid().to_string();
+    let cpu_before = (cpu_seconds(&nats_pid), cpu_seconds("self"));
     let mut first: Option<(Instant, u64)> = None;
     let deadline = Instant::now() + Duration::from_secs(120);
     let rate = loop {
@@ -89,10 +141,20 @@ async fn through_bridge(workers: usize) -> f64 {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    let received = consumer.await.unwrap_or(0.0);
+    if let ((Some(nats_before), Some(self_before)), Some(nats_after), Some(self_after)) =
+        (cpu_before, cpu_seconds(&nats_pid), cpu_seconds("self"))
+    {
+        println!(
+            "  CPU during the run: nats-server {:.1} s, this process {:.1} s",
+            nats_after - nats_before,
+            self_after - self_before
+        );
+    }
     for stop in stops {
         let _gone = stop.send(());
     }
-    rate
+    (rate, received)
 }
 
 /// JetStream's own rate here: one publisher, 256 acks in flight, payloads
@@ -138,9 +200,9 @@ async fn main() {
     let alone = jetstream_alone().await;
     println!("  JetStream alone: {alone:.0} msgs/s");
     for workers in [1, 3] {
-        let rate = through_bridge(workers).await;
+        let (rate, received) = through_bridge(workers).await;
         println!(
-            "  through the bridge, {workers} worker(s): {rate:.0} events/s ({:.0} % of JetStream alone)",
+            "  through the bridge, {workers} worker(s): {rate:.0} events/s stored ({:.0} % of JetStream alone), {received:.0} events/s received by the consumer",
             100.0 * rate / alone
         );
     }

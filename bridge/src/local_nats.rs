@@ -35,6 +35,12 @@ impl LocalNats {
         Some(server)
     }
 
+    /// Its process id (to read its CPU time, for one).
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its URL.
     #[must_use]
     pub fn url(&self) -> String {

@@ -62,7 +62,8 @@ pub trait TypedEvent<'a>: Serialize + Deserialize<'a> {
 /// fields of the snapshot parts named in brackets (`channel`: the channel's
 /// snapshot; `maybe_channel`: the same, absent for some events; `dest`:
 /// the destination channel's snapshot; `bridge`: the bridge's snapshot;
-/// `member`: a queue member's state).
+/// `member`: a queue member's state; `security`: the headers every
+/// security event carries).
 macro_rules! event {
     (
         $(#[$meta:meta])*
@@ -208,6 +209,36 @@ macro_rules! event {
             /// The unique id of the oldest channel of its call.
             #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
             pub dest_linkedid: Option<&'a str>,
+        });
+    };
+    (@parts [$($meta:tt)*] $name:ident $wire:literal [security $($rest:ident)*] { $($fields:tt)* }) => {
+        $crate::typed::events::event!(@parts [$($meta)*] $name $wire [$($rest)*] {
+            $($fields)*
+            /// When it happened.
+            #[serde(rename = "EventTV")]
+            pub event_tv: &'a str,
+            /// `Informational` for a success, `Error` for a failure.
+            pub severity: &'a str,
+            /// The service (`AMI`, `PJSIP`).
+            pub service: &'a str,
+            /// The security event's version.
+            pub event_version: &'a str,
+            /// The account that logged in, or tried to.
+            #[serde(rename = "AccountID")]
+            pub account_id: &'a str,
+            /// The session.
+            #[serde(rename = "SessionID")]
+            pub session_id: &'a str,
+            /// The server's address.
+            pub local_address: &'a str,
+            /// The client's address.
+            pub remote_address: &'a str,
+            /// The module, when given.
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+            pub module: Option<&'a str>,
+            /// When the session began, when given.
+            #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "SessionTV")]
+            pub session_tv: Option<&'a str>,
         });
     };
     (@parts [$($meta:tt)*] $name:ident $wire:literal [bridge $($rest:ident)*] { $($fields:tt)* }) => {

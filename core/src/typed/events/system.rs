@@ -93,60 +93,16 @@ event! {
 
 event! {
     /// A login (AMI, SIP…) succeeded.
-    SuccessfulAuth = "SuccessfulAuth" [] {
-        /// When it happened.
-        #[serde(rename = "EventTV")]
-        pub event_tv: &'a str,
-        /// `Informational`.
-        pub severity: &'a str,
-        /// The service (`AMI`, `PJSIP`).
-        pub service: &'a str,
-        /// The security event's version.
-        pub event_version: &'a str,
-        /// Who logged in.
-        #[serde(rename = "AccountID")]
-        pub account_id: &'a str,
-        /// The session.
-        #[serde(rename = "SessionID")]
-        pub session_id: &'a str,
-        /// The server's address.
-        pub local_address: &'a str,
-        /// The client's address.
-        pub remote_address: &'a str,
+    SuccessfulAuth = "SuccessfulAuth" [security] {
         /// Whether a password was used.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub using_password: Option<bool>,
-        /// The module, when given.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-        pub module: Option<&'a str>,
-        /// When the session began.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "SessionTV")]
-        pub session_tv: Option<&'a str>,
     }
 }
 
 event! {
     /// A login failed on a wrong password.
-    InvalidPassword = "InvalidPassword" [] {
-        /// When it happened.
-        #[serde(rename = "EventTV")]
-        pub event_tv: &'a str,
-        /// `Error`.
-        pub severity: &'a str,
-        /// The service (`AMI`, `PJSIP`).
-        pub service: &'a str,
-        /// The security event's version.
-        pub event_version: &'a str,
-        /// Who tried.
-        #[serde(rename = "AccountID")]
-        pub account_id: &'a str,
-        /// The session.
-        #[serde(rename = "SessionID")]
-        pub session_id: &'a str,
-        /// The server's address.
-        pub local_address: &'a str,
-        /// The client's address.
-        pub remote_address: &'a str,
+    InvalidPassword = "InvalidPassword" [security] {
         /// The challenge sent, for a challenge login.
         #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
         pub challenge: Option<&'a str>,
@@ -156,37 +112,12 @@ event! {
         /// The hash received.
         #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
         pub received_hash: Option<&'a str>,
-        /// The module, when given.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
-        pub module: Option<&'a str>,
-        /// When the session began.
-        #[serde(borrow, default, skip_serializing_if = "Option::is_none", rename = "SessionTV")]
-        pub session_tv: Option<&'a str>,
     }
 }
 
 event! {
     /// A challenge login's response did not match.
-    ChallengeResponseFailed = "ChallengeResponseFailed" [] {
-        /// When it happened.
-        #[serde(rename = "EventTV")]
-        pub event_tv: &'a str,
-        /// `Error`.
-        pub severity: &'a str,
-        /// The service.
-        pub service: &'a str,
-        /// The security event's version.
-        pub event_version: &'a str,
-        /// Who tried.
-        #[serde(rename = "AccountID")]
-        pub account_id: &'a str,
-        /// The session.
-        #[serde(rename = "SessionID")]
-        pub session_id: &'a str,
-        /// The server's address.
-        pub local_address: &'a str,
-        /// The client's address.
-        pub remote_address: &'a str,
+    ChallengeResponseFailed = "ChallengeResponseFailed" [security] {
         /// The challenge sent.
         #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
         pub challenge: Option<&'a str>,
