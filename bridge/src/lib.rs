@@ -20,7 +20,7 @@
 //!   `ami.<cluster>.events.<server_key>.<event name>`, headers `Ami-Server`,
 //!   `Ami-Host` and `Nats-Msg-Id` (from the server and the event's bytes, so
 //!   a republish within the stream's duplicate window is stored once); the
-//!   payload is the lossless JSON of [`wire::event_json`]. At most
+//!   payload is the lossless JSON of [`wire::event_payload`]. At most
 //!   `max_unacked` publishes per server wait for their ack; past that the
 //!   bridge stops reading events, and they wait, then drop, in the core's
 //!   bounded drop-oldest queue, counted there.

@@ -139,7 +139,7 @@ fn outgoing(
     host: &str,
     frame: &apn_ami_tokio::Frame,
 ) -> Outgoing {
-    let payload = serde_json::to_vec(&wire::event_json(key, frame)).unwrap_or_default();
+    let payload = wire::event_payload(key, frame);
     let mut headers = HeaderMap::new();
     headers.insert("Nats-Msg-Id", wire::message_id(key, &payload).as_str());
     headers.insert("Ami-Server", key);

@@ -15,14 +15,25 @@ use apn_ami_tokio::{Action, AmiError, Frame, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// An event as the bridge publishes it.
+/// An event as the bridge publishes it, written straight from the frame
+/// (no JSON tree in between: the bridge does this for every event).
+#[derive(Serialize)]
+struct EventOut<'a> {
+    server: &'a str,
+    event: Text<'a>,
+    headers: &'a Frame,
+}
+
+/// The JSON bytes of an event as the bridge publishes it.
 #[must_use]
-pub fn event_json(server: &str, frame: &Frame) -> Value {
-    json!({
-        "server": server,
-        "event": serde_json::to_value(Text(frame.first_value().as_bytes())).unwrap_or_default(),
-        "headers": serde_json::to_value(frame).unwrap_or_default(),
-    })
+pub fn event_payload(server: &str, frame: &Frame) -> Vec<u8> {
+    let event = EventOut {
+        server,
+        event: Text(frame.first_value().as_bytes()),
+        headers: frame,
+    };
+    // Writing to memory cannot fail, and a frame's keys are strings.
+    serde_json::to_vec(&event).unwrap_or_default()
 }
 
 /// An action request.
@@ -200,6 +211,30 @@ pub fn message_id(server: &str, payload: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_the_cli_format_and_keep_bytes_that_are_not_utf8() {
+        use apn_ami_core::protocol::{Item, Parser, ParserConfig};
+        let mut parser =
+            Parser::new(ParserConfig::default().expect_banner(false)).expect("a parser");
+        let mut frames = Vec::new();
+        parser
+            .feed(
+                b"Event: Newstate\r\nCallerIDName: \xcf\xe5\r\nUniqueid: 1.2\r\n\r\n",
+                |item| frames.extend(Item::into_frame(item)),
+            )
+            .expect("parsed");
+        let frame = frames.pop().expect("one frame");
+        let json: Value = serde_json::from_slice(&event_payload("pbx-1", &frame)).expect("JSON");
+        assert_eq!(
+            json,
+            json!({
+                "server": "pbx-1",
+                "event": "Newstate",
+                "headers": [["event", "Newstate"], ["calleridname", {"hex": "cfe5"}], ["uniqueid", "1.2"]],
+            })
+        );
+    }
 
     #[test]
     fn subject_tokens_keep_the_subject_shape() {
