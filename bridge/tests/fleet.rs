@@ -2,7 +2,9 @@
 //! real `nats-server` with JetStream started by the test on a loopback
 //! port: every server owned exactly once, events of all twelve in
 //! JetStream with nothing lost and nothing duplicated, actions answered by
-//! the owning worker, and a worker killed has its servers taken over.
+//! the owning worker, a worker killed has its servers taken over, a worker
+//! added takes its share, NATS restarted is recovered from, and after each
+//! of these every server's events arrive again, once each.
 //!
 //! Skipped, saying so, when `nats-server` is not installed (`.ci/run`
 //! installs it).
@@ -166,18 +168,41 @@ async fn request(client: &async_nats::Client, subject: &str, body: &str) -> serd
     serde_json::from_slice(&reply.payload).expect("JSON")
 }
 
-/// Generated calls on every node arrive in JetStream once each.
-async fn check_events(js: &jetstream::Context, client: &async_nats::Client, nodes: &[TcpNode]) {
-    // Events of all twelve arrive once each.
+/// Waits until every node has exactly one live session (its owner's),
+/// and says so.
+async fn wait_for_one_session_each(nodes: &[TcpNode]) {
+    for _ in 0..100 {
+        if nodes.iter().all(|node| {
+            let stats = node.stats();
+            stats.logins - stats.logoffs == 1
+        }) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (n, node) in nodes.iter().enumerate() {
+        let stats = node.stats();
+        assert_eq!(stats.logins - stats.logoffs, 1, "pbx-{n}: {stats:?}");
+    }
+}
+
+/// Generated calls on every node arrive in JetStream once each; `round`
+/// counts the rounds of calls so far, this one included.
+async fn check_events(
+    js: &jetstream::Context,
+    client: &async_nats::Client,
+    nodes: &[TcpNode],
+    round: usize,
+) {
+    wait_for_one_session_each(nodes).await;
+    let before = stored_count(js).await;
     for node in nodes {
         node.control(|fake| fake.generate_calls(CALLS));
     }
     let per_server = usize::try_from(CALLS).expect("small") * 5;
-    let expected = SERVERS * per_server;
-    // Each node sent one FullyBooted at its login, then the calls.
-    let total = u64::try_from(expected + SERVERS).expect("small");
+    let fresh = u64::try_from(SERVERS * per_server).expect("small");
     for _ in 0..150 {
-        if stored_count(js).await >= total {
+        if stored_count(js).await >= before + fresh {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -187,16 +212,25 @@ async fn check_events(js: &jetstream::Context, client: &async_nats::Client, node
         .into_iter()
         .filter(|(_, _, what)| !what.contains("FullyBooted"))
         .collect();
-    assert_eq!(calls.len(), expected, "every call event stored");
+    let expected = SERVERS * per_server * round;
+    assert_eq!(
+        calls.len(),
+        expected,
+        "every call event stored (round {round})"
+    );
     let distinct: BTreeSet<_> = calls
         .iter()
         .map(|(server, _, what)| (server, what))
         .collect();
-    assert_eq!(distinct.len(), expected, "nothing duplicated");
+    assert_eq!(
+        distinct.len(),
+        expected,
+        "nothing duplicated (round {round})"
+    );
     for n in 0..SERVERS {
         let key = format!("pbx-{n}");
         let of_server = calls.iter().filter(|(server, _, _)| *server == key).count();
-        assert_eq!(of_server, per_server, "{key}");
+        assert_eq!(of_server, per_server * round, "{key} (round {round})");
     }
 }
 
@@ -375,7 +409,7 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
         );
     }
 
-    check_events(&js, &client, &nodes).await;
+    check_events(&js, &client, &nodes, 1).await;
 
     check_actions(&client, &holders).await;
 
@@ -414,6 +448,8 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
         after["pbx-0"].as_str(),
         "the new owner answers"
     );
+    // Events resume on the servers taken over (and go on elsewhere).
+    check_events(&js, &client, &nodes, 2).await;
 
     // A worker joins: it takes the servers it now ranks first, and only
     // those move.
@@ -426,8 +462,13 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
             assert_eq!(holder, &after[key], "{key} moved between old workers");
         }
     }
+    // The servers it took carry their events on, and the others too.
+    check_events(&js, &client, &nodes, 3).await;
 
     let js = survive_a_nats_restart(&mut nats, &client, &nodes, &live).await;
+    // Events flow again after NATS's restart.
+    let client = async_nats::connect(&nats.url()).await.expect("NATS again");
+    check_events(&js, &client, &nodes, 4).await;
 
     // A clean stop gives every lease back.
     for (_, mut worker) in workers {
