@@ -113,6 +113,13 @@ impl BridgeConfig {
         format!("ami.{}.actions.{server}", self.cluster)
     }
 
+    /// The subject where any worker says where a server stands
+    /// ([`wire::Lookup`]): a queue group, one worker answers.
+    #[must_use]
+    pub fn lookup_subject(&self) -> String {
+        format!("ami.{}.lookup", self.cluster)
+    }
+
     /// The subject of `server`'s `event`.
     #[must_use]
     pub fn event_subject(&self, server: &str, event: &str) -> String {

@@ -4,11 +4,13 @@
 //!
 //! It fails fast where it can: when the requester's own NATS connection is
 //! not up, nothing is sent and [`RequestError::NatsUnavailable`] comes back
-//! at once, instead of a wait for the whole time limit; when no worker
-//! listens on the subject (the server is owned by nobody right now, or no
-//! worker runs), NATS says so at once and it is
-//! [`RequestError::NoWorker`]. A connection lost while a request is out
-//! ends in [`RequestError::Timeout`] or [`RequestError::Nats`].
+//! at once, instead of a wait for the whole time limit. When nobody listens
+//! on a server's subject, NATS says so at once, and one question on the
+//! lookup subject tells why: [`RequestError::NoSuchServer`] (not in the
+//! cluster), [`RequestError::NotOwned`] (between two owners, or its owner
+//! has not subscribed yet), or [`RequestError::NoWorker`] (no worker runs).
+//! A connection lost while a request is out ends in
+//! [`RequestError::Timeout`] or [`RequestError::Nats`].
 
 use std::time::Duration;
 
@@ -17,7 +19,11 @@ use async_nats::{RequestErrorKind, client};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::wire::{ActionRequest, ErrorKind};
+use crate::wire::{ActionRequest, ErrorKind, Lookup};
+
+/// The longest wait for a lookup's answer (one worker answers from what it
+/// already knows).
+const LOOKUP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Time the reply may take on top of the action's own limit: the worker
 /// answers `timeout` at the action's deadline, and that answer must still
@@ -76,14 +82,27 @@ pub enum RequestError {
     /// The requester's NATS connection is not up; nothing was sent.
     #[error("NATS is not connected; nothing was sent")]
     NatsUnavailable,
-    /// Nobody listens on the subject: no worker owns the server right now
-    /// (a handover, or no worker runs), or it is not in the cluster.
-    #[error(
-        "no worker answers on {subject}: the server is owned by nobody right now, or is not in the cluster"
-    )]
+    /// No worker of the cluster is running (nobody answers, not even on
+    /// the lookup subject).
+    #[error("no worker of cluster {cluster} is running")]
     NoWorker {
-        /// The subject the request was for.
-        subject: String,
+        /// The cluster.
+        cluster: String,
+    },
+    /// The server is not in the cluster's configuration.
+    #[error("no server {server} in the cluster")]
+    NoSuchServer {
+        /// The key asked for.
+        server: String,
+    },
+    /// The server is in the cluster, but no worker serves it right now: a
+    /// handover is under way (`holder` is the worker taking it, if any).
+    #[error("server {server} is being handed over (lease held by {}); try again", holder.as_deref().unwrap_or("nobody"))]
+    NotOwned {
+        /// The key asked for.
+        server: String,
+        /// The worker holding its lease, when one does.
+        holder: Option<String>,
     },
     /// No reply within the action's limit and [`REPLY_GRACE`].
     #[error("no reply within {0:?}")]
@@ -165,6 +184,9 @@ impl Requester {
             Destination::Server(key) => format!("ami.{}.actions.{key}", self.cluster),
             Destination::Any => format!("ami.{}.actions.any", self.cluster),
         };
+        let unanswered = || RequestError::NoWorker {
+            cluster: self.cluster.clone(),
+        };
         let mut request = request.clone();
         request.timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
         let payload = serde_json::to_vec(&request)
@@ -173,18 +195,68 @@ impl Requester {
         let message = self
             .nats
             .send_request(
-                subject.clone(),
+                subject,
                 client::Request::new()
                     .payload(payload.into())
                     .timeout(Some(wait)),
             )
-            .await
-            .map_err(|error| match error.kind() {
-                RequestErrorKind::NoResponders => RequestError::NoWorker { subject },
-                RequestErrorKind::TimedOut => RequestError::Timeout(wait),
-                RequestErrorKind::Other => RequestError::Nats(error.to_string()),
-            })?;
+            .await;
+        let message = match message {
+            Ok(message) => message,
+            Err(error) => {
+                return Err(match (error.kind(), destination) {
+                    (RequestErrorKind::NoResponders, Destination::Server(key)) => {
+                        self.why_unserved(key, limit.min(LOOKUP_LIMIT)).await
+                    }
+                    (RequestErrorKind::NoResponders, Destination::Any) => unanswered(),
+                    (RequestErrorKind::TimedOut, _) => RequestError::Timeout(wait),
+                    (RequestErrorKind::Other, _) => RequestError::Nats(error.to_string()),
+                });
+            }
+        };
         read_reply(&message.payload)
+    }
+
+    /// Why nobody serves `server`: asks any worker on the lookup subject.
+    async fn why_unserved(&self, server: &str, limit: Duration) -> RequestError {
+        let answer = self
+            .nats
+            .send_request(
+                format!("ami.{}.lookup", self.cluster),
+                client::Request::new()
+                    .payload(server.to_owned().into())
+                    .timeout(Some(limit)),
+            )
+            .await;
+        match answer {
+            Ok(message) => match serde_json::from_slice::<Lookup>(&message.payload) {
+                Ok(lookup) => unserved(server, lookup),
+                Err(error) => RequestError::BadReply(error.to_string()),
+            },
+            Err(error) if error.kind() == RequestErrorKind::NoResponders => {
+                RequestError::NoWorker {
+                    cluster: self.cluster.clone(),
+                }
+            }
+            Err(error) if error.kind() == RequestErrorKind::TimedOut => {
+                RequestError::Timeout(limit)
+            }
+            Err(error) => RequestError::Nats(error.to_string()),
+        }
+    }
+}
+
+/// The error for a server nobody serves, from a worker's lookup.
+fn unserved(server: &str, lookup: Lookup) -> RequestError {
+    if lookup.known {
+        RequestError::NotOwned {
+            server: server.to_owned(),
+            holder: lookup.holder,
+        }
+    } else {
+        RequestError::NoSuchServer {
+            server: server.to_owned(),
+        }
     }
 }
 
@@ -241,6 +313,31 @@ mod tests {
             })
         );
         assert!(matches!(read_reply(b"[]"), Err(RequestError::BadReply(_))));
+        assert_eq!(
+            unserved(
+                "pbx-9",
+                Lookup {
+                    known: false,
+                    holder: None
+                }
+            ),
+            RequestError::NoSuchServer {
+                server: "pbx-9".to_owned()
+            }
+        );
+        assert_eq!(
+            unserved(
+                "pbx-1",
+                Lookup {
+                    known: true,
+                    holder: Some("w2".to_owned())
+                }
+            ),
+            RequestError::NotOwned {
+                server: "pbx-1".to_owned(),
+                holder: Some("w2".to_owned())
+            }
+        );
         assert!(matches!(
             read_reply(br#"{"ok":false,"error":{"kind":"odd"}}"#),
             Err(RequestError::BadReply(_))

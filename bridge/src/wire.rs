@@ -145,6 +145,18 @@ impl ErrorKind {
     }
 }
 
+/// Where a server stands, as a worker answers on the lookup subject (the
+/// request is the server's key): whether it is in the cluster, and which
+/// worker holds its lease right now, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lookup {
+    /// The server is in the cluster's configuration.
+    pub known: bool,
+    /// The worker holding its lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+}
+
 /// A successful reply.
 #[must_use]
 pub fn reply_ok(worker: &str, server: &str, response: &Response) -> Value {

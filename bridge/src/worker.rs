@@ -19,6 +19,7 @@ use crate::lease_view::{LeaseView, Leases};
 use crate::ownership::{Decision, decide};
 use crate::server::{self, Counters, Shared};
 use crate::status::{ServerHealth, WorkerHealth};
+use crate::wire::Lookup;
 
 /// Why a worker could not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +89,14 @@ pub async fn run(
         )
         .await
         .map_err(BridgeError::nats)?;
+    let mut lookups = shared
+        .nats
+        .queue_subscribe(
+            config.lookup_subject(),
+            format!("ami-{}-workers", config.cluster),
+        )
+        .await
+        .map_err(BridgeError::nats)?;
     let mut owned: BTreeMap<String, Owned> = BTreeMap::new();
     let mut tasks = JoinSet::new();
     let mut answers = FuturesUnordered::new();
@@ -128,6 +137,9 @@ pub async fn run(
                 });
                 answers.push(server::answer_any(Arc::clone(&shared), server, message));
             }
+            Some(message) = lookups.next() => {
+                answer_lookup(&shared, &servers, &view.leases, message).await;
+            }
             Some(()) = answers.next(), if !answers.is_empty() => {}
             Some(ended) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Ok(key) = ended {
@@ -155,6 +167,30 @@ pub async fn run(
     }
     log::info!(target: "apn_ami::bridge", "worker {} stopped", shared.config.worker);
     Ok(())
+}
+
+/// Answers where a server stands: in the cluster or not, and which
+/// worker holds its lease, as this worker's view shows it.
+async fn answer_lookup(
+    shared: &Shared,
+    servers: &BTreeMap<String, ServerSettings>,
+    leases: &Leases,
+    message: async_nats::Message,
+) {
+    let Some(reply) = message.reply else {
+        return;
+    };
+    let key = String::from_utf8_lossy(&message.payload);
+    let lookup = Lookup {
+        known: servers.contains_key(key.as_ref()),
+        holder: leases
+            .holder(&key, Instant::now())
+            .map(|(holder, _)| holder.to_owned()),
+    };
+    let payload = serde_json::to_vec(&lookup).unwrap_or_default();
+    if let Err(error) = shared.nats.publish(reply, payload.into()).await {
+        log::warn!(target: "apn_ami::bridge", "lookup reply not sent: {error}");
+    }
 }
 
 /// Names must be single subject tokens.

@@ -301,9 +301,50 @@ async fn check_actions(client: &async_nats::Client, holders: &BTreeMap<String, S
                 Duration::from_secs(30)
             )
             .await,
-        Err(RequestError::NoWorker {
-            subject: "ami.test.actions.pbx-99".to_owned()
+        Err(RequestError::NoSuchServer {
+            server: "pbx-99".to_owned()
         })
+    );
+    // No worker at all in a cluster: told at once too.
+    assert_eq!(
+        Requester::new(client.clone(), "nobody")
+            .send(Destination::Server("pbx-1"), &ping, Duration::from_secs(30))
+            .await,
+        Err(RequestError::NoWorker {
+            cluster: "nobody".to_owned()
+        })
+    );
+}
+
+/// Until a dead worker's lease expires, its server is between owners, and
+/// a request says so, naming the holder (the lease outlives the kill by at
+/// least 3/4 of it; a first try may still reach the dead subscription and
+/// time out).
+async fn between_owners_says_so(client: &async_nats::Client, victim: &str) {
+    let requester = Requester::new(client.clone(), "test");
+    let mut between = None;
+    for _ in 0..2 {
+        match requester
+            .send(
+                Destination::Server("pbx-0"),
+                &ActionRequest::new("Ping"),
+                Duration::from_secs(1),
+            )
+            .await
+        {
+            Err(RequestError::Timeout(_)) => {}
+            other => {
+                between = Some(other);
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        between,
+        Some(Err(RequestError::NotOwned {
+            server: "pbx-0".to_owned(),
+            holder: Some(victim.to_owned())
+        }))
     );
 }
 
@@ -432,6 +473,7 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
     let dead = workers.remove(victim.as_str()).expect("a worker");
     dead.task.abort();
     let _ended = dead.task.await;
+    between_owners_says_so(&client, &victim).await;
     let survivors: Vec<&str> = workers.keys().copied().collect();
     let started = tokio::time::Instant::now();
     let after = wait_for_layout(&js, &survivors, LEASE * 4).await;

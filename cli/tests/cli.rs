@@ -467,7 +467,7 @@ fn bridge_action_is_answered_by_a_worker_process_and_fails_fast_without_one() {
     // An Error response, through any worker: exit 1.
     let (code, out, _) = run(&mut bridge(&["action", "Hangup"]));
     assert_eq!(code, 1, "{out}");
-    // A server nobody owns: exit 2 at once, saying so.
+    // A server not in the cluster: exit 2 at once, saying so.
     let (code, _, err) = run(&mut bridge(&[
         "action",
         "--server",
@@ -477,10 +477,7 @@ fn bridge_action_is_answered_by_a_worker_process_and_fails_fast_without_one() {
         "Ping",
     ]));
     assert_eq!(code, 2);
-    assert!(
-        err.contains("no worker answers on ami.cli.actions.pbx-9"),
-        "{err}"
-    );
+    assert!(err.contains("no server pbx-9 in the cluster"), "{err}");
 
     // SIGTERM: the worker logs its session off and gives the lease back.
     let logoffs = node.stats().logoffs;
@@ -493,6 +490,10 @@ fn bridge_action_is_answered_by_a_worker_process_and_fails_fast_without_one() {
     guard.ended = true;
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(node.stats().logoffs, logoffs + 1, "the node saw a Logoff");
+    // No worker left: exit 2 at once, saying so.
+    let (code, _, err) = run(&mut bridge(&["action", "--server", "pbx-0", "Ping"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no worker of cluster cli is running"), "{err}");
 
     // NATS away: exit 2 at once, naming it.
     nats.stop();
