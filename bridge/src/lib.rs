@@ -110,14 +110,14 @@ impl BridgeConfig {
     /// The subject of `server`'s actions.
     #[must_use]
     pub fn actions_subject(&self, server: &str) -> String {
-        format!("ami.{}.actions.{server}", self.cluster)
+        wire::actions_subject(&self.cluster, server)
     }
 
     /// The subject where any worker says where a server stands
     /// ([`wire::Lookup`]): a queue group, one worker answers.
     #[must_use]
     pub fn lookup_subject(&self) -> String {
-        format!("ami.{}.lookup", self.cluster)
+        wire::lookup_subject(&self.cluster)
     }
 
     /// The subject of `server`'s `event`.

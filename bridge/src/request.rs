@@ -19,7 +19,7 @@ use async_nats::{RequestErrorKind, client};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::wire::{ActionRequest, ErrorKind, Lookup};
+use crate::wire::{self, ActionRequest, ErrorKind, Lookup};
 
 /// The longest wait for a lookup's answer (one worker answers from what it
 /// already knows).
@@ -181,8 +181,8 @@ impl Requester {
             return Err(RequestError::NatsUnavailable);
         }
         let subject = match destination {
-            Destination::Server(key) => format!("ami.{}.actions.{key}", self.cluster),
-            Destination::Any => format!("ami.{}.actions.any", self.cluster),
+            Destination::Server(key) => wire::actions_subject(&self.cluster, key),
+            Destination::Any => wire::actions_subject(&self.cluster, "any"),
         };
         let unanswered = || RequestError::NoWorker {
             cluster: self.cluster.clone(),
@@ -222,7 +222,7 @@ impl Requester {
         let answer = self
             .nats
             .send_request(
-                format!("ami.{}.lookup", self.cluster),
+                wire::lookup_subject(&self.cluster),
                 client::Request::new()
                     .payload(server.to_owned().into())
                     .timeout(Some(limit)),

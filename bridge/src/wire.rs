@@ -183,6 +183,20 @@ pub fn reply_error(worker: &str, kind: ErrorKind, message: &str) -> Value {
     })
 }
 
+/// The subject of `server`'s actions in `cluster`; `any` is the queue
+/// group's (any worker, with one of its servers).
+#[must_use]
+pub fn actions_subject(cluster: &str, server: &str) -> String {
+    format!("ami.{cluster}.actions.{server}")
+}
+
+/// The subject where any worker of `cluster` says where a server stands
+/// ([`Lookup`]).
+#[must_use]
+pub fn lookup_subject(cluster: &str) -> String {
+    format!("ami.{cluster}.lookup")
+}
+
 /// A NATS subject token for an event name: `.`, `*`, `>` and whitespace
 /// would change the subject's shape, so they become `_`.
 #[must_use]

@@ -84,7 +84,7 @@ pub async fn run(
     let mut any = shared
         .nats
         .queue_subscribe(
-            format!("ami.{}.actions.any", config.cluster),
+            config.actions_subject("any"),
             format!("ami-{}-workers", config.cluster),
         )
         .await
