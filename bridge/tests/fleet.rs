@@ -471,11 +471,11 @@ async fn three_workers_share_twelve_servers_and_carry_their_events_and_actions()
     // nothing else moves.
     let victim = holders["pbx-0"].clone();
     let dead = workers.remove(victim.as_str()).expect("a worker");
+    let started = tokio::time::Instant::now();
     dead.task.abort();
     let _ended = dead.task.await;
     between_owners_says_so(&client, &victim).await;
     let survivors: Vec<&str> = workers.keys().copied().collect();
-    let started = tokio::time::Instant::now();
     let after = wait_for_layout(&js, &survivors, LEASE * 4).await;
     eprintln!("taken over in {:?}", started.elapsed());
     for (key, holder) in &holders {
