@@ -28,9 +28,16 @@
 //!   worker only (it subscribes while it holds the lease);
 //!   `ami.<cluster>.actions.any` is a queue group: one worker answers, with
 //!   one of its servers. Requests and replies are [`wire`]'s JSON.
+//!   `ami.<cluster>.lookup` (a queue group) answers where a server stands
+//!   ([`wire::Lookup`]: in the cluster or not, the lease's holder).
 //! - **Asking for an action** ([`request`]): [`request::Requester`] sends
 //!   one and reads the reply into types; it fails fast, with a typed
-//!   error, when NATS is not connected or no worker owns the server.
+//!   error, when NATS is not connected, and, when nobody serves the
+//!   server, says whether it is unknown, between owners, or no worker
+//!   runs.
+//! - **Seeing the leases:** one watch of the leases bucket per worker (not
+//!   a read per server per round), so a round's NATS calls are its own
+//!   renewals and takes, made concurrently.
 //! - **Health:** each worker puts its servers' health and counters in the
 //!   bucket `ami_<cluster>_health`; [`status::fleet`] reads the whole fleet.
 

@@ -472,7 +472,6 @@ async fn put_health(shared: &Shared, buckets: &Buckets, owned: &BTreeMap<String,
     let mut servers = Vec::new();
     for (key, slot) in owned {
         let status = slot.client.health().await;
-        let metrics = slot.client.metrics_text().await;
         let status = status.first();
         servers.push(ServerHealth {
             key: key.clone(),
@@ -481,7 +480,7 @@ async fn put_health(shared: &Shared, buckets: &Buckets, owned: &BTreeMap<String,
             reconnects: status.map_or(0, |s| s.reconnects),
             published: slot.counters.published.load(Ordering::Relaxed),
             publish_failures: slot.counters.publish_failures.load(Ordering::Relaxed),
-            dropped_events: metric(&metrics, "ami_dropped_events_total"),
+            dropped_events: status.map_or(0, |s| s.dropped_events),
             requests: slot.counters.requests.load(Ordering::Relaxed),
         });
     }
@@ -505,12 +504,4 @@ async fn put_health(shared: &Shared, buckets: &Buckets, owned: &BTreeMap<String,
     {
         log::warn!(target: "apn_ami::bridge", "health record not written: {error}");
     }
-}
-
-/// The sum of a metric's samples in Prometheus text.
-fn metric(text: &str, name: &str) -> u64 {
-    text.lines()
-        .filter(|line| line.starts_with(name) && line[name.len()..].starts_with('{'))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
 }

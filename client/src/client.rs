@@ -40,6 +40,9 @@ pub struct ServerStatus {
     pub pending: usize,
     /// Reconnects so far.
     pub reconnects: u64,
+    /// Events dropped (oldest first) because the application lagged, so
+    /// far.
+    pub dropped_events: u64,
     /// Why its last connection attempt or login failed, if it did and it
     /// has not logged in since.
     pub last_error: Option<Failure>,

@@ -595,6 +595,7 @@ impl<T: Timer> Driver<T> {
                     state: session.map_or(SessionState::Disconnected, Session::state),
                     pending: session.map_or(0, Session::pending),
                     reconnects: session.map_or(0, |s| s.metrics().counters.reconnects),
+                    dropped_events: session.map_or(0, |s| s.metrics().counters.dropped_events),
                     last_error: fact.last_error.clone(),
                 }
             })

@@ -527,6 +527,8 @@ pub async fn a_slow_application_loses_the_oldest_events_counted_exactly_and_ping
         dropped > 0,
         "the application was slow enough to make the queue drop"
     );
+    // The server's status counts the same drops as the metrics.
+    assert_eq!(client.health().await[0].dropped_events, dropped);
     // Oldest first: what arrives is in order, and the newest call is kept.
     assert!(calls_seen.windows(2).all(|pair| pair[0] <= pair[1]));
     assert_eq!(calls_seen.last(), Some(&(BURSTS * CALLS_PER_BURST)));
