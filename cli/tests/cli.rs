@@ -64,6 +64,15 @@ fn pause(milliseconds: u64) {
     std::thread::sleep(Duration::from_millis(milliseconds));
 }
 
+/// Sends SIGTERM to a child, as a service manager would.
+fn sigterm(pid: u32) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+}
+
 fn run(command: &mut Command) -> (i32, String, String) {
     let output = command.output().expect("the binary runs");
     (
@@ -216,11 +225,7 @@ fn events_prints_json_lines_and_sigterm_logs_off() {
         }
         pause(10);
     }
-    let killed = Command::new("kill")
-        .args(["-TERM", &events.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    sigterm(events.id());
     let status = events.wait().expect("it ends");
     guard.ended = true;
     assert_eq!(status.code(), Some(143));
@@ -376,11 +381,7 @@ fn mock_server_serves_clients_and_logs_what_it_receives_with_secrets_masked() {
         "{log:?}"
     );
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &mock.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    sigterm(mock.id());
     assert_eq!(mock.wait().expect("it ends").code(), Some(0));
     guard.ended = true;
 }
@@ -481,11 +482,7 @@ fn bridge_action_is_answered_by_a_worker_process_and_fails_fast_without_one() {
 
     // SIGTERM: the worker logs its session off and gives the lease back.
     let logoffs = node.stats().logoffs;
-    let killed = Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
+    sigterm(worker.id());
     let output = worker.wait_with_output().expect("it ends");
     guard.ended = true;
     assert_eq!(output.status.code(), Some(0));
