@@ -1,23 +1,29 @@
-//! Sixty-four bytes at a time: where lines end and where keys stop, as bit
-//! masks, so finding the next line end or colon is a shift and a
-//! trailing-zero count instead of a data-dependent loop per line.
+//! A complete header block, sixty-four bytes at a time: where its lines end
+//! and where their keys stop, as bit masks, so reading a line is a
+//! trailing-zero count and a shift instead of a data-dependent loop.
 //!
-//! A block is classified once with 16-byte vector compares (`wide`, which is
-//! SSE2 on x86-64 and NEON on aarch64, with a portable fallback; this crate
-//! stays free of `unsafe`). An AMI header line is about 20 bytes, so one
-//! block answers three lines' questions, and the branches that remain depend
-//! on the frame's shape (how many lines), not on where in a word a byte sits.
+//! The masks are built as a frame's bytes arrive, until they show the blank
+//! line that ends its header block (two CRLF line ends two bytes apart);
+//! only then are its lines read, so every line is whole. Bytes are
+//! classified once, block by block, with 16-byte vector compares (`wide`: SSE2 on x86-64,
+//! NEON on aarch64, a portable fallback elsewhere; this crate stays free of
+//! `unsafe`), then its lines are read off the masks in order. An AMI header
+//! line is about 20 bytes, so one block answers three lines' questions, and
+//! the branches that remain depend on the frame's shape, not on where in a
+//! word a byte sits.
 
 use wide::u8x16;
 
+use super::line::HeaderAt;
+
 /// Bytes classified at once.
-pub(crate) const BLOCK: usize = 64;
+const BLOCK: usize = 64;
 /// Vector width.
 const LANES: usize = 16;
 /// Filler for a short last block: none of the classified bytes.
 const FILLER: u8 = b'a';
 
-/// One block's masks; bit `i` describes the byte at `base + i`.
+/// One block's masks; bit `i` describes the block's byte `i`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Masks {
     /// Line feeds whose previous byte (possibly the previous block's last)
@@ -25,8 +31,8 @@ struct Masks {
     crlf: u64,
     /// Colons and control bytes (`0x00..=0x1f`, `0x7f`): where a key stops.
     stop: u64,
-    /// Carriage returns, for the next block's first byte.
-    cr: u64,
+    /// Control bytes alone: a stop that is not a colon.
+    control: u64,
 }
 
 /// Classifies 64 bytes.
@@ -36,115 +42,159 @@ fn classify(block: &[u8; BLOCK], cr_before: bool) -> Masks {
     let colon = u8x16::splat(b':');
     let delete = u8x16::splat(0x7f);
     let below_space = u8x16::splat(0x1f);
-    let (mut lf, mut cr, mut stop) = (0u64, 0u64, 0u64);
-    for (index, lanes) in block.chunks_exact(LANES).enumerate() {
-        let mut bytes = [0u8; LANES];
-        bytes.copy_from_slice(lanes);
-        let vector = u8x16::new(bytes);
+    let (mut lf, mut cr, mut stop, mut controls) = (0u64, 0u64, 0u64, 0u64);
+    let (lanes, _) = block.as_chunks::<LANES>();
+    for (index, lanes) in lanes.iter().enumerate() {
+        let vector = u8x16::new(*lanes);
         // `min(v, 0x1f) == v` is `v <= 0x1f`, unsigned.
         let control = vector.min(below_space).cmp_eq(vector) | vector.cmp_eq(delete);
         let shift = index * LANES;
         lf |= mask_of(vector.cmp_eq(newline)) << shift;
         cr |= mask_of(vector.cmp_eq(carriage)) << shift;
         stop |= mask_of(control | vector.cmp_eq(colon)) << shift;
+        controls |= mask_of(control) << shift;
     }
     Masks {
         crlf: lf & ((cr << 1) | u64::from(cr_before)),
         stop,
-        cr,
+        control: controls,
     }
 }
 
 /// The sixteen lane flags of a comparison as bits.
-fn mask_of(compared: u8x16) -> u64 {
+pub(crate) fn mask_of(compared: u8x16) -> u64 {
     // `move_mask` sets only the low sixteen bits of its `i32`.
     u64::from(compared.move_mask().cast_unsigned() & 0xffff)
 }
 
-/// Answers "where is the next CRLF" and "where does the key stop" over a
-/// window, moving forward one block at a time; every query position must be
-/// at or after the start of the block the previous query ended in.
-#[derive(Debug)]
-pub(crate) struct LineFinder<'a> {
-    window: &'a [u8],
-    /// Offset of the current block in the window.
-    base: usize,
-    masks: Masks,
+/// The masks of the header block being read, from the frame's first byte,
+/// kept while the frame's bytes arrive: per block of 64 bytes, its CRLF line
+/// ends, its key stops and which stops are control bytes. Whole blocks are classified once however the
+/// bytes are chunked; a short last block is classified again when more come.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderMasks {
+    blocks: Vec<[u64; 3]>,
+    /// Whether the last block was short (filled out with [`FILLER`]).
+    short_last: bool,
 }
 
-impl<'a> LineFinder<'a> {
-    /// A finder whose first block starts at `from`.
-    #[inline]
-    pub(crate) fn new(window: &'a [u8], from: usize) -> Self {
-        let cr_before = from > 0 && window.get(from - 1) == Some(&b'\r');
-        let mut finder = Self {
-            window,
-            base: from,
-            masks: Masks::default(),
-        };
-        finder.load(cr_before);
-        finder
+impl HeaderMasks {
+    /// Heap bytes held.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.blocks.capacity() * size_of::<[u64; 3]>()
     }
 
-    /// Classifies the block at `base`.
-    fn load(&mut self, cr_before: bool) {
-        let rest = &self.window[self.base.min(self.window.len())..];
-        self.masks = if let Some(block) = rest.first_chunk::<BLOCK>() {
-            classify(block, cr_before)
-        } else {
-            let mut block = [FILLER; BLOCK];
-            block[..rest.len()].copy_from_slice(rest);
-            classify(&block, cr_before)
-        };
+    /// Forgets the masks, for a new frame.
+    pub(crate) fn clear(&mut self) {
+        self.blocks.clear();
+        self.short_last = false;
     }
 
-    /// Moves to the next block; `false` when the window ends before it.
-    fn advance(&mut self) -> bool {
-        if self.base + BLOCK >= self.window.len() {
-            return false;
+    /// Frees the scratch.
+    pub(crate) fn release(&mut self) {
+        self.clear();
+        self.blocks = Vec::new();
+    }
+
+    /// Classifies `window` (the frame's bytes so far, from its first byte,
+    /// which is no line feed) on from where the last call stopped, up to the
+    /// blank line that ends the header block. Returns the block's end
+    /// (through its last line's CRLF) once the blank line is there.
+    pub(crate) fn find_block_end(&mut self, window: &[u8]) -> Option<usize> {
+        if self.short_last {
+            self.blocks.pop();
+            self.short_last = false;
         }
-        let cr_before = self.masks.cr >> (BLOCK - 1) != 0;
-        self.base += BLOCK;
-        self.load(cr_before);
-        true
+        let mut at = self.blocks.len() * BLOCK;
+        while at < window.len() {
+            let cr_before = at > 0 && window[at - 1] == b'\r';
+            let rest = &window[at..];
+            let masks = if let Some(bytes) = rest.first_chunk::<BLOCK>() {
+                classify(bytes, cr_before)
+            } else {
+                let mut bytes = [FILLER; BLOCK];
+                bytes[..rest.len()].copy_from_slice(rest);
+                self.short_last = true;
+                classify(&bytes, cr_before)
+            };
+            // A blank line: a CRLF line end two bytes after another.
+            let ends_before = self
+                .blocks
+                .last()
+                .map_or(0, |masks| masks[0] >> (BLOCK - 2));
+            let blank = masks.crlf & ((masks.crlf << 2) | ends_before);
+            self.blocks.push([masks.crlf, masks.stop, masks.control]);
+            if blank != 0 {
+                // `blank` marks the blank line's LF; the block ends at its CR.
+                return Some(at + blank.trailing_zeros() as usize - 1);
+            }
+            at += BLOCK;
+        }
+        None
     }
 
-    /// The first position at or after `from` set in the CRLF mask (`crlf`)
-    /// or the stop mask (a plain flag: inlined, it folds away).
-    // Measured: left to the compiler, the per-line lookups became calls and
-    // the header scan took twice as long.
-    #[allow(clippy::inline_always)]
-    #[inline(always)]
-    fn next_set(&mut self, from: usize, crlf: bool) -> Option<usize> {
-        debug_assert!(from >= self.base, "queries move forward");
-        loop {
-            let offset = from.saturating_sub(self.base);
-            if offset < BLOCK {
-                let mask = if crlf {
-                    self.masks.crlf
-                } else {
-                    self.masks.stop
-                };
-                let found = mask & (u64::MAX << offset);
-                if found != 0 {
-                    return Some(self.base + found.trailing_zeros() as usize);
+    /// How many lines the header block ending at `block_end` has.
+    pub(crate) fn line_count(&self, block_end: usize) -> usize {
+        let whole = block_end / BLOCK;
+        let within_last = self.blocks.get(whole).map_or(0, |masks| {
+            (masks[0] & !(u64::MAX << (block_end % BLOCK))).count_ones()
+        });
+        let whole: u32 = self.blocks[..whole]
+            .iter()
+            .map(|masks| masks[0].count_ones())
+            .sum();
+        (whole + within_last) as usize
+    }
+
+    /// Calls `on_line(line_start, line_end, header)` for every line of
+    /// `block` (the header block [`HeaderMasks::find_block_end`] found) in
+    /// order, where `line_end` is the line's `\r` and `header` is `None` for
+    /// a line that is not a header.
+    pub(crate) fn lines(
+        &self,
+        block: &[u8],
+        mut on_line: impl FnMut(usize, usize, Option<HeaderAt>),
+    ) {
+        let blocks = &self.blocks[..];
+        let mut ends_index = 0;
+        let mut ends = blocks[0][0];
+        let mut start = 0;
+        while start < block.len() {
+            while ends == 0 {
+                ends_index += 1;
+                ends = blocks[ends_index][0];
+            }
+            // The line feed of this line's CRLF: the first one not yet read.
+            let end = ends_index * BLOCK + ends.trailing_zeros() as usize - 1;
+            ends &= ends - 1;
+            // The line's `\r` is a stop, so its key's stop is at or before it.
+            let (stop, colon) = next_stop(blocks, start);
+            let header = (colon && stop > start && block[start] != b' ').then(|| {
+                let key_end = stop - start;
+                // `stop` is before the line's `\r`: the byte after it exists.
+                let value_start = key_end + 1 + usize::from(block[stop + 1] == b' ');
+                HeaderAt {
+                    key_end,
+                    value_start,
                 }
-            }
-            if !self.advance() {
-                return None;
-            }
+            });
+            on_line(start, end, header);
+            start = end + 2;
         }
     }
+}
 
-    /// The first colon or control byte at or after `from`.
-    #[inline]
-    pub(crate) fn next_stop(&mut self, from: usize) -> Option<usize> {
-        self.next_set(from, false)
+/// The first key stop at or after `from` (the caller knows one exists),
+/// and whether it is a colon (read off the masks, not the bytes: the
+/// answer is on the line's critical path).
+fn next_stop(blocks: &[[u64; 3]], from: usize) -> (usize, bool) {
+    let mut index = from / BLOCK;
+    let mut stops = blocks[index][1] & (u64::MAX << (from % BLOCK));
+    while stops == 0 {
+        index += 1;
+        stops = blocks[index][1];
     }
-
-    /// The `\r` of the first `\r\n` whose `\r` is at or after `from`.
-    #[inline]
-    pub(crate) fn next_crlf(&mut self, from: usize) -> Option<usize> {
-        self.next_set(from + 1, true).map(|lf| lf - 1)
-    }
+    let bit = stops.trailing_zeros();
+    let colon = blocks[index][2] >> bit & 1 == 0;
+    (index * BLOCK + bit as usize, colon)
 }

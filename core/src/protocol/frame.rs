@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use super::swar;
 use super::value::Value;
 
 /// What a frame is, decided by its first line only.
@@ -41,10 +40,12 @@ pub(crate) struct Span {
 }
 
 /// Bytes one [`Span`] takes in a frame's span table.
-const SPAN_BYTES: usize = 16;
+pub(crate) const SPAN_BYTES: usize = 16;
 
 impl Span {
-    fn write_to(self, out: &mut [u8]) {
+    /// The span as it is stored in a frame's span table.
+    pub(crate) fn to_bytes(self) -> [u8; SPAN_BYTES] {
+        let mut out = [0; SPAN_BYTES];
         let words = [
             self.key_start,
             self.key_end,
@@ -54,6 +55,7 @@ impl Span {
         for (bytes, word) in out.chunks_exact_mut(4).zip(words) {
             bytes.copy_from_slice(&word.to_le_bytes());
         }
+        out
     }
 
     fn read_from(table: &[u8]) -> Self {
@@ -68,46 +70,6 @@ impl Span {
             value_start: word(8),
             value_end: word(12),
         }
-    }
-}
-
-/// Lowercases the key `[start, end)` of `content` into `storage` (a copy of
-/// `content`), up to its first `(`, a word at a time.
-///
-/// Words are loaded from `content` and stored into `storage`, never loaded
-/// back: a load that overlaps a fresh narrower store stalls the pipeline. A
-/// word may spill past the key; the spilled bytes are the original content,
-/// and the next key's own store (keys are handled in order) comes after it.
-fn lowercase_key(storage: &mut [u8], content: &[u8], start: usize, end: usize) {
-    let mut at = start;
-    while at < end {
-        let remaining = end - at;
-        if !swar::has_word(content.len(), at) {
-            for index in at..end {
-                if content[index] == b'(' {
-                    return;
-                }
-                storage[index] = content[index].to_ascii_lowercase();
-            }
-            return;
-        }
-        let word = swar::load(content, at);
-        let paren = swar::lanes_equal(word, b'(');
-        let paren_at = if paren == 0 {
-            swar::WORD
-        } else {
-            swar::first_lane(paren)
-        };
-        let count = remaining.min(swar::WORD);
-        swar::store(
-            storage,
-            at,
-            swar::lowercase_below(word, count.min(paren_at)),
-        );
-        if paren_at < count || remaining <= swar::WORD {
-            return;
-        }
-        at += swar::WORD;
     }
 }
 
@@ -163,36 +125,19 @@ impl Frame {
         }
     }
 
-    /// Builds a frame from its bytes and header spans: `content` is copied
-    /// once and each key is lowercased in the copy up to its first `(`.
-    pub(crate) fn assemble(
+    /// A frame from its one allocation: its bytes (keys lowercased), then
+    /// from `table_at` its span table.
+    pub(crate) fn from_parts(
         kind: FrameKind,
-        content: &[u8],
-        spans: &[Span],
+        storage: Box<[u8]>,
+        table_at: u32,
         action_id: Option<u32>,
         body: Option<(u32, u32)>,
     ) -> Self {
-        let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
-        storage.extend_from_slice(content);
-        for span in spans {
-            // Stores only, in key order: see `lowercase_key` on spills.
-            lowercase_key(
-                &mut storage,
-                content,
-                span.key_start as usize,
-                span.key_end as usize,
-            );
-        }
-        storage.resize(content.len() + spans.len() * SPAN_BYTES, 0);
-        let table = &mut storage[content.len()..];
-        for (slot, span) in table.chunks_exact_mut(SPAN_BYTES).zip(spans) {
-            span.write_to(slot);
-        }
         Self {
             kind,
-            storage: storage.into_boxed_slice(),
-            // The parser caps frames far below 4 GiB, so offsets fit in u32.
-            table_at: u32::try_from(content.len()).unwrap_or(u32::MAX),
+            storage,
+            table_at,
             body,
             action_id,
         }
@@ -356,6 +301,12 @@ impl Frame {
                 value: Value::new(&bytes[value_start..]),
             })
         })
+    }
+
+    /// The first `len` bytes of the frame's buffer (its copied content).
+    #[cfg(test)]
+    pub(crate) fn storage_prefix(&self, len: usize) -> &[u8] {
+        &self.storage[..len]
     }
 
     /// Heap bytes this frame owns (its one allocation), for memory budgets.

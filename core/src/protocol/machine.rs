@@ -8,10 +8,12 @@
 
 use memchr::{memchr, memmem};
 
+use super::assemble::{FrameBuilder, assemble};
+use super::blocks::HeaderMasks;
 use super::config::{ParserConfig, Role};
 use super::frame::{Frame, FrameKind, Span};
 use super::item::{Banner, Item, ParserStats, ProtocolError};
-use super::line::{HeaderAt, HeaderScan, Line, LineScanner, find_crlf, split_header};
+use super::line::{HeaderAt, find_crlf, split_header};
 
 /// The frame terminator: the CRLF of the last line, then an empty line.
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
@@ -48,12 +50,12 @@ enum State {
     Banner,
     /// Between frames: skipping blank lines and garbage lines.
     FrameStart,
-    /// Reading header lines; `next` is where the next line starts.
-    Headers {
-        kind: FrameKind,
-        next: usize,
-        follows: bool,
-    },
+    /// Reading a frame's header block, whose first line is read; its masks
+    /// so far are in [`Machine::masks`].
+    Headers { kind: FrameKind },
+    /// Reading the header lines of a legacy `Response: Follows` Command
+    /// answer; `next` is where the next line starts.
+    FollowsHeaders { next: usize },
     /// Reading a legacy Command body; searched without a match up to `scanned`.
     Body { body_start: usize, scanned: usize },
     /// Reading a headerless answer from the first byte; searched up to
@@ -86,6 +88,8 @@ pub(crate) struct Machine {
     pub(crate) failure: Option<ProtocolError>,
     /// Header spans of the frame being read; reused across frames.
     pub(crate) spans: Vec<Span>,
+    /// Line masks of the header block being read; reused across frames.
+    pub(crate) masks: HeaderMasks,
     /// Index in `spans` of the frame's first `ActionID`, noted while scanning
     /// so correlation never searches the headers again.
     action_id: Option<u32>,
@@ -105,6 +109,7 @@ impl Machine {
             state: Self::initial_state(config),
             failure: None,
             spans: Vec::new(),
+            masks: HeaderMasks::default(),
             action_id: None,
             stats: ParserStats::default(),
             consumed: 0,
@@ -147,11 +152,8 @@ impl Machine {
         let step = match self.state {
             State::Banner => self.step_banner(input),
             State::FrameStart => Ok(self.step_frame_start(input)),
-            State::Headers {
-                kind,
-                next,
-                follows,
-            } => Ok(self.step_headers(input, kind, next, follows)),
+            State::Headers { kind } => Ok(self.step_headers(input, kind)),
+            State::FollowsHeaders { next } => Ok(self.step_follows_headers(input, next)),
             State::Body {
                 body_start,
                 scanned,
@@ -223,21 +225,20 @@ impl Machine {
         }
         let max = self.config.max_frame_size;
         let window = &input[..input.len().min(max)];
-        let mut scanner = LineScanner::new(window, 0);
         // Leading CRs and LFs were skipped, so no blank line starts here.
-        let Line::Complete { end, header } = scanner.line(0) else {
+        let Some(end) = find_crlf(window, 0) else {
             if window.len() < max {
                 return Step::Wait;
             }
             return self.discard(Terminator::BlankLine, 0);
         };
-        let start = header.and_then(|header| {
-            let kind = start_kind(&window[..header.key_end], self.config.role)?;
+        let start = split_header(&window[..end]).and_then(|(key_end, value_start)| {
+            let kind = start_kind(&window[..key_end], self.config.role)?;
             let follows = kind == FrameKind::Response
-                && window[header.value_start..end].eq_ignore_ascii_case(b"Follows");
-            Some((header, kind, follows))
+                && window[value_start..end].eq_ignore_ascii_case(b"Follows");
+            Some((key_end, value_start, kind, follows))
         });
-        let Some((header, kind, follows)) = start else {
+        let Some((key_end, value_start, kind, follows)) = start else {
             if self.headerless_due > 0 {
                 self.state = State::Headerless { scanned: 0 };
                 return Step::Continue;
@@ -246,16 +247,17 @@ impl Machine {
         };
         self.spans.clear();
         self.action_id = None;
-        record(&mut self.spans, &mut self.action_id, window, 0, end, header);
         if follows {
-            self.state = State::Headers {
-                kind,
-                next: end + 2,
-                follows,
+            let header = HeaderAt {
+                key_end,
+                value_start,
             };
+            record(&mut self.spans, &mut self.action_id, window, 0, end, header);
+            self.state = State::FollowsHeaders { next: end + 2 };
             return Step::Continue;
         }
-        self.scan_headers(input, &mut scanner, kind, end + 2)
+        self.masks.clear();
+        self.step_headers(input, kind)
     }
 
     /// A line that cannot start a frame: the block it begins is damaged, and
@@ -274,48 +276,57 @@ impl Machine {
         Step::Continue
     }
 
-    fn step_headers(&mut self, input: &[u8], kind: FrameKind, next: usize, follows: bool) -> Step {
-        if follows {
-            return self.step_follows_headers(input, kind, next);
-        }
-        let window = &input[..input.len().min(self.config.max_frame_size)];
-        self.scan_headers(input, &mut LineScanner::new(window, next), kind, next)
-    }
-
-    /// Reads header lines from `next` up to the blank line, then emits the
-    /// frame; waits (or discards an oversized frame) when the window ends first.
-    fn scan_headers(
-        &mut self,
-        input: &[u8],
-        scanner: &mut LineScanner<'_>,
-        kind: FrameKind,
-        next: usize,
-    ) -> Step {
-        let window = &input[..input.len().min(self.config.max_frame_size)];
-        let (spans, action_id) = (&mut self.spans, &mut self.action_id);
-        let mut malformed = 0;
-        let scan = scanner.headers(next, |start, end, header| match header {
-            Some(header) => record(spans, action_id, window, start, end, header),
-            // A malformed line inside a frame: drop the line, keep the frame.
-            None => malformed += 1,
-        });
-        self.stats.protocol_errors += malformed;
-        match scan {
-            HeaderScan::Blank(at) => Step::Emit(self.emit(input, kind, at, None, at + 2)),
-            HeaderScan::Incomplete(at) => {
-                self.wait_or_discard_headers(window.len(), kind, at, false)
+    /// Waits for the blank line that ends the header block, then reads the
+    /// block's lines and emits the frame.
+    fn step_headers(&mut self, input: &[u8], kind: FrameKind) -> Step {
+        let max = self.config.max_frame_size;
+        let window = &input[..input.len().min(max)];
+        let Some(block_end) = self.masks.find_block_end(window) else {
+            if window.len() < max {
+                self.state = State::Headers { kind };
+                return Step::Wait;
             }
-        }
+            // The terminator may start in the window's last three bytes.
+            let scanned = window.len() - (BLANK_LINE.len() - 1);
+            return self.discard(Terminator::BlankLine, scanned);
+        };
+        let content = &window[..block_end];
+        let mut frame = FrameBuilder::new(content, self.masks.line_count(block_end));
+        let mut action_id = None;
+        let mut malformed = 0;
+        self.masks
+            .lines(content, |start, end, header| match header {
+                Some(header) => {
+                    if action_id.is_none() && header.is_action_id(&content[start..]) {
+                        action_id = Some(offset_u32(frame.headers()));
+                    }
+                    frame.push(span_of(
+                        start,
+                        end,
+                        start + header.key_end,
+                        start + header.value_start,
+                    ));
+                }
+                // A malformed line inside a frame: drop the line, keep the frame.
+                None => malformed += 1,
+            });
+        self.stats.protocol_errors += malformed;
+        Step::Emit(self.deliver(frame.finish(kind, action_id, None), block_end + 2))
     }
 
     /// Legacy Command: headers end at the first line that is not a
     /// CRLF-terminated header; the raw CLI text follows.
-    fn step_follows_headers(&mut self, input: &[u8], kind: FrameKind, mut next: usize) -> Step {
+    fn step_follows_headers(&mut self, input: &[u8], mut next: usize) -> Step {
+        let kind = FrameKind::Response;
         loop {
             let window_len = input.len().min(self.config.max_frame_size);
             let window = &input[..window_len];
             let Some(newline) = memchr(b'\n', &window[next..]).map(|at| next + at) else {
-                return self.wait_or_discard_headers(window_len, kind, next, true);
+                if window_len < self.config.max_frame_size {
+                    self.state = State::FollowsHeaders { next };
+                    return Step::Wait;
+                }
+                return self.discard(Terminator::EndCommand, next);
             };
             let crlf_line = newline > next && window[newline - 1] == b'\r';
             let line = &window[next..newline.saturating_sub(1).max(next)];
@@ -345,29 +356,6 @@ impl Machine {
                 header,
             );
             next = newline + 1;
-        }
-    }
-
-    fn wait_or_discard_headers(
-        &mut self,
-        window: usize,
-        kind: FrameKind,
-        next: usize,
-        follows: bool,
-    ) -> Step {
-        if window < self.config.max_frame_size {
-            self.state = State::Headers {
-                kind,
-                next,
-                follows,
-            };
-            return Step::Wait;
-        }
-        if follows {
-            self.discard(Terminator::EndCommand, next)
-        } else {
-            // The blank line may start right at `next`: include the CRLF before it.
-            self.discard(Terminator::BlankLine, next - 2)
         }
     }
 
@@ -513,7 +501,12 @@ impl Machine {
     ) -> Item {
         let content = &input[..content_end];
         let body = body.map(|(start, end)| (offset_u32(start), offset_u32(end)));
-        let frame = Frame::assemble(kind, content, &self.spans, self.action_id, body);
+        let frame = assemble(kind, content, &self.spans, self.action_id, body);
+        self.deliver(frame, frame_end)
+    }
+
+    /// Delivers a frame, consuming `[0, frame_end)`.
+    fn deliver(&mut self, frame: Frame, frame_end: usize) -> Item {
         self.consume(frame_end);
         self.stats.frames += 1;
         self.state = State::FrameStart;

@@ -9,6 +9,7 @@
 //! This layer knows bytes only: no correlation, no connection state, no time.
 
 mod action;
+mod assemble;
 mod blocks;
 mod config;
 mod frame;

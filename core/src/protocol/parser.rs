@@ -83,7 +83,9 @@ impl Parser {
     /// Heap bytes held by the parser's buffers.
     #[must_use]
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity() + self.machine.spans.capacity() * size_of::<Span>()
+        self.buf.capacity()
+            + self.machine.spans.capacity() * size_of::<Span>()
+            + self.machine.masks.heap_size()
     }
 
     /// Copies as much of `input` as fits under the buffer bound and returns
@@ -229,5 +231,6 @@ impl Parser {
         self.reset();
         self.buf = Vec::new();
         self.machine.spans = Vec::new();
+        self.machine.masks.release();
     }
 }

@@ -3,7 +3,10 @@
 
 use quickcheck::{Gen, QuickCheck};
 
-use super::line::{find_crlf, scan_headers, split_header};
+use super::assemble::assemble;
+use super::blocks::HeaderMasks;
+use super::frame::{FrameKind, Span};
+use super::line::{find_crlf, split_header};
 use super::swar;
 
 fn checker() -> QuickCheck {
@@ -29,26 +32,6 @@ fn lanes(word: u64) -> [u8; 8] {
     word.to_le_bytes()
 }
 
-fn mask_of(flags: impl Iterator<Item = bool>) -> u64 {
-    flags.enumerate().fold(0, |mask, (lane, set)| {
-        mask | (u64::from(set) << (lane * 8 + 7))
-    })
-}
-
-#[test]
-fn lanes_equal_is_exact() {
-    fn property(bytes: [u8; 8], picks: [u8; 8], target: u8) -> bool {
-        let word = word_from(bytes, picks);
-        let target = if target.is_multiple_of(2) {
-            b':'
-        } else {
-            target
-        };
-        swar::lanes_equal(word, target) == mask_of(lanes(word).iter().map(|&b| b == target))
-    }
-    checker().quickcheck(property as fn([u8; 8], [u8; 8], u8) -> bool);
-}
-
 #[test]
 fn first_lane_equal_finds_the_first_match() {
     fn property(bytes: [u8; 8], picks: [u8; 8]) -> bool {
@@ -64,17 +47,28 @@ fn first_lane_equal_finds_the_first_match() {
 }
 
 #[test]
-fn lowercase_below_touches_only_ascii_letters_below_the_count() {
-    fn property(bytes: [u8; 8], picks: [u8; 8], count: u8) -> bool {
-        let word = word_from(bytes, picks);
-        let count = usize::from(count) % 9;
-        let mut expected = lanes(word);
-        for byte in &mut expected[..count] {
-            byte.make_ascii_lowercase();
-        }
-        lanes(swar::lowercase_below(word, count)) == expected
+fn keys_are_lowered_up_to_their_first_paren_and_nothing_else_changes() {
+    fn property(raw: Vec<u8>, start: u8, len: u8) -> bool {
+        let content = line_bytes(raw);
+        let start = usize::from(start) % (content.len() + 1);
+        let end = (start + usize::from(len) % 40).min(content.len());
+        let span = Span {
+            key_start: u32::try_from(start).unwrap(),
+            key_end: u32::try_from(end).unwrap(),
+            value_start: u32::try_from(end).unwrap(),
+            value_end: u32::try_from(end).unwrap(),
+        };
+        let mut expected = content.clone();
+        let paren = content[start..end].iter().position(|&b| b == b'(');
+        let lowered = paren.map_or(end, |at| start + at);
+        expected[start..lowered].make_ascii_lowercase();
+        let frame = assemble(FrameKind::Event, &content, &[span], None, None);
+        let (key, _) = frame.raw_header(0);
+        frame.heap_size() == content.len() + 16
+            && key == &expected[start..end]
+            && frame.storage_prefix(content.len()) == &expected[..]
     }
-    checker().quickcheck(property as fn([u8; 8], [u8; 8], u8) -> bool);
+    checker().quickcheck(property as fn(Vec<u8>, u8, u8) -> bool);
 }
 
 /// The definition of a CRLF search: the first `\r\n` whose `\r` is at or after `from`.
@@ -107,22 +101,54 @@ fn find_crlf_matches_the_definition() {
     checker().quickcheck(property as fn(Vec<u8>, u8) -> bool);
 }
 
+/// A line: start, end, and the header's `(key_end, value_start)`.
+type ScannedLine = (usize, usize, Option<(usize, usize)>);
+
+/// A header block's lines as [`HeaderMasks`] reads them, with its masks
+/// built from prefixes `step` bytes apart (as a chunked stream would).
+fn masked_lines(stream: &[u8], step: usize) -> Option<Vec<ScannedLine>> {
+    let mut masks = HeaderMasks::default();
+    let mut shown = 0;
+    let end = loop {
+        shown = (shown + step).min(stream.len());
+        if let Some(end) = masks.find_block_end(&stream[..shown]) {
+            break end;
+        }
+        if shown == stream.len() {
+            return None;
+        }
+    };
+    let mut lines = Vec::new();
+    masks.lines(&stream[..end], |start, end, header| {
+        lines.push((start, end, header.map(|h| (h.key_end, h.value_start))));
+    });
+    Some(lines)
+}
+
 #[test]
 fn scanned_headers_match_the_scalar_split() {
-    fn property(lines: Vec<Vec<u8>>, padding: u8) -> bool {
-        let mut window = Vec::new();
+    fn property(lines: Vec<Vec<u8>>, step: u8) -> bool {
+        let mut stream = vec![b'k'];
         for raw in lines {
-            window.extend(line_bytes(raw));
-            window.extend_from_slice(b"\r\n");
+            stream.extend(line_bytes(raw));
+            stream.extend_from_slice(b"\r\n");
         }
-        window.extend(std::iter::repeat_n(b'x', usize::from(padding % 24)));
-        let mut agree = true;
-        scan_headers(&window, 0, |start, end, header| {
-            let line = &window[start..end];
-            let expected = split_header(line);
-            agree &= header.map(|h| (h.key_end, h.value_start)) == expected;
+        stream.extend_from_slice(b"\r\n");
+        // By definition: the block runs to the first blank line, and its
+        // lines are split at each CRLF in turn.
+        let block_end = memchr::memmem::find(&stream, b"\r\n\r\n").map(|at| at + 2);
+        let expected = block_end.map(|block_end| {
+            let mut expected = Vec::new();
+            let mut start = 0;
+            while start < block_end {
+                let end = crlf_by_bytes(&stream, start).expect("the block ends with CRLF");
+                expected.push((start, end, split_header(&stream[start..end])));
+                start = end + 2;
+            }
+            expected
         });
-        agree
+        let step = usize::from(step % 80) + 1;
+        masked_lines(&stream, stream.len()) == expected && masked_lines(&stream, step) == expected
     }
     checker().quickcheck(property as fn(Vec<Vec<u8>>, u8) -> bool);
 }
