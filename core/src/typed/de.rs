@@ -135,13 +135,23 @@ fn names(key: &str, field: &str) -> bool {
 
 /// [`names`] for a key's raw bytes.
 fn names_bytes(key: &[u8], field: &str) -> bool {
-    let key = key.split(|&byte| byte == b'(').next().unwrap_or(key);
-    let mut key = key.iter().copied().filter(|&byte| byte != b'_');
-    let mut field = field.bytes().filter(|&byte| byte != b'_');
+    let field = field.as_bytes();
+    let (mut in_key, mut in_field) = (0, 0);
     loop {
-        match (key.next(), field.next()) {
+        while key.get(in_key) == Some(&b'_') {
+            in_key += 1;
+        }
+        while field.get(in_field) == Some(&b'_') {
+            in_field += 1;
+        }
+        // The key ends at its `(` suffix.
+        let next = key.get(in_key).filter(|&&byte| byte != b'(');
+        match (next, field.get(in_field)) {
             (None, None) => return true,
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(&b) => {}
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {
+                in_key += 1;
+                in_field += 1;
+            }
             _ => return false,
         }
     }
@@ -193,10 +203,13 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
 /// with more is matched header by header.
 const MATCHED: usize = 64;
 
-/// Which headers each field names, worked out once per read: a hash of
-/// each field name and each key, normalised as [`names`] compares them,
-/// then [`names`] itself to confirm. Without it every read of a field
-/// would scan every header, each comparison a normalisation of its own.
+/// Which headers each field names, worked out once per read: each key is
+/// compared with the fields from just after the last field found (types
+/// declare fields in about the order servers write headers, so the first
+/// probe is usually the match), a probe rejected on its first significant
+/// byte before [`names`] compares the rest. Without it every read of a
+/// field would scan every header, each comparison a normalisation of its
+/// own.
 struct Matches {
     /// Per header (up to [`MATCHED`]): 1 + the field it names, 0 for none.
     field_of: [u8; MATCHED],
@@ -216,17 +229,11 @@ impl Matches {
         if !matches.complete {
             return matches;
         }
-        let mut hashes = [0_u64; MATCHED];
-        for (hash, field) in hashes.iter_mut().zip(fields) {
-            *hash = normalised_hash(field.as_bytes());
-        }
-        // Types declare their fields in about the order servers write
-        // them: the search starts after the last field found.
+        let candidates = Candidates::new(fields);
         let mut after = 0;
         for index in 0..frame.len() {
             let (key, _) = frame.raw_header(index);
-            let hash = normalised_hash(key);
-            if let Some(found) = find_field(&hashes[..fields.len()], fields, key, hash, after) {
+            if let Some(found) = candidates.find(fields, key, after) {
                 after = found + 1;
                 // Both below `MATCHED` (64): they fit in a byte.
                 matches.field_of[index] = u8::try_from(found + 1).unwrap_or(0);
@@ -262,50 +269,72 @@ impl Matches {
     }
 }
 
-/// The field `key` (with `hash`) names, searching from `start` round to
-/// just before it.
-fn find_field(
-    hashes: &[u64],
-    fields: &[&str],
-    key: &[u8],
-    hash: u64,
-    start: usize,
-) -> Option<usize> {
-    let count = hashes.len();
-    let mut probe = start;
-    for _ in 0..count {
-        if probe >= count {
-            probe = 0;
+/// The type's fields grouped by the first byte of their name as [`names`]
+/// compares it (folded into 32 buckets; a collision only costs a
+/// comparison): a key is compared only with the fields that can match it,
+/// so a header the type does not declare costs one table read.
+struct Candidates {
+    /// Per bucket, a bit per field (fewer than [`MATCHED`]: 64).
+    by_first: [u64; 32],
+    /// Fields whose name normalises to nothing (or to a `(` suffix).
+    without_first: u64,
+}
+
+impl Candidates {
+    fn new(fields: &[&str]) -> Self {
+        let mut candidates = Self {
+            by_first: [0; 32],
+            without_first: 0,
+        };
+        for (position, field) in fields.iter().enumerate() {
+            let bit = 1 << position;
+            match first_significant(field.as_bytes()) {
+                Some(first) => candidates.by_first[usize::from(first & 31)] |= bit,
+                None => candidates.without_first |= bit,
+            }
         }
-        if hashes[probe] == hash && same_name(key, fields[probe]) {
-            return Some(probe);
-        }
-        probe += 1;
+        candidates
     }
-    None
+
+    /// The field `key` names, searching from field `start` round to just
+    /// before it.
+    fn find(&self, fields: &[&str], key: &[u8], start: usize) -> Option<usize> {
+        let all = match first_significant(key) {
+            Some(first) => self.by_first[usize::from(first & 31)],
+            None => self.without_first,
+        };
+        let from_start = u64::MAX << start;
+        for mut bits in [all & from_start, all & !from_start] {
+            while bits != 0 {
+                let position = bits.trailing_zeros() as usize;
+                if same_name(key, fields[position]) {
+                    return Some(position);
+                }
+                bits &= bits - 1;
+            }
+        }
+        None
+    }
+}
+
+/// The first byte of a name as [`names`] compares it (underscores skipped,
+/// ASCII case folded); `None` for a name that is empty so, or that starts
+/// with its `(` suffix.
+fn first_significant(name: &[u8]) -> Option<u8> {
+    name.iter()
+        .find(|&&byte| byte != b'_')
+        .filter(|&&byte| byte != b'(')
+        .map(u8::to_ascii_lowercase)
 }
 
 /// [`names_bytes`], with the common case first: the same bytes but for
-/// ASCII case (a plain loop the compiler unrolls).
+/// ASCII case (a plain loop the compiler unrolls). A field that holds a `(`
+/// never names a key, which is read only up to its own.
 fn same_name(key: &[u8], field: &str) -> bool {
-    (key.len() == field.len() && key.eq_ignore_ascii_case(field.as_bytes()))
-        || names_bytes(key, field)
-}
-
-/// A cheap hash of a name as [`names`] compares it: ASCII case folded,
-/// underscores skipped, up to a `(`. A rotate and a xor per byte (one
-/// cycle each, where a multiplying hash waits on its multiply); a rare
-/// collision only costs the [`names`] check that confirms every match.
-fn normalised_hash(name: &[u8]) -> u64 {
-    let mut hash = 0_u64;
-    for &byte in name {
-        match byte {
-            b'(' => break,
-            b'_' => {}
-            _ => hash = hash.rotate_left(7) ^ u64::from(byte | 0x20),
-        }
+    if key.len() == field.len() && key.eq_ignore_ascii_case(field.as_bytes()) {
+        return !field.as_bytes().contains(&b'(');
     }
-    hash
+    names_bytes(key, field)
 }
 
 /// A struct's declared fields, each with the headers it names.
@@ -700,3 +729,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         ignored_any
     }
 }
+
+#[cfg(test)]
+#[path = "de_match_tests.rs"]
+mod match_tests;
