@@ -20,11 +20,11 @@ fn names_by_definition(key: &[u8], field: &str) -> bool {
 }
 
 /// Names over a small alphabet, so that matches and near misses are common.
-fn name(raw: &[u8]) -> String {
+fn name(raw: Vec<u8>) -> String {
     const ALPHABET: &[u8] = b"aAbB_(c@`";
-    raw.iter()
+    raw.into_iter()
         .take(6)
-        .map(|&byte| char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]))
+        .map(|byte| char::from(ALPHABET[usize::from(byte) % ALPHABET.len()]))
         .collect()
 }
 
@@ -37,7 +37,7 @@ fn checker() -> QuickCheck {
 #[test]
 fn a_key_names_a_field_exactly_as_defined() {
     fn property(key: Vec<u8>, field: Vec<u8>) -> bool {
-        let (key, field) = (name(&key), name(&field));
+        let (key, field) = (name(key), name(field));
         names_bytes(key.as_bytes(), &field) == names_by_definition(key.as_bytes(), &field)
     }
     checker().quickcheck(property as fn(Vec<u8>, Vec<u8>) -> bool);
@@ -46,8 +46,8 @@ fn a_key_names_a_field_exactly_as_defined() {
 #[test]
 fn the_candidate_search_finds_the_first_match_from_its_start_round() {
     fn property(key: Vec<u8>, fields: Vec<Vec<u8>>, start: u8) -> bool {
-        let key = name(&key);
-        let owned: Vec<String> = fields.iter().take(63).map(|raw| name(raw)).collect();
+        let key = name(key);
+        let owned: Vec<String> = fields.into_iter().take(63).map(name).collect();
         let fields: Vec<&str> = owned.iter().map(String::as_str).collect();
         let start = usize::from(start) % (fields.len() + 1);
         let expected = (start..fields.len())
