@@ -10,8 +10,6 @@ use super::frame::{Frame, FrameKind, SPAN_BYTES, Span};
 
 /// Vector width for lowering keys.
 const LANES: usize = 16;
-/// Lane `i` holds `i`.
-const LANE_INDEX: [u8; LANES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /// Builds one frame: its bytes, then its span table, in one buffer.
 pub(crate) struct FrameBuilder<'c> {
@@ -121,17 +119,25 @@ fn lowercase_key(copy: &mut [u8], content: &[u8], start: usize, end: usize) {
 /// `(`; and whether the key ends within these lanes.
 fn lower_lanes(vector: u8x16, remaining: usize) -> (u8x16, bool) {
     let paren = mask_of(vector.cmp_eq(u8x16::splat(b'('))).trailing_zeros() as usize;
-    let count = remaining.min(paren);
-    // Below sixteen, so it fits a lane.
-    let limit = u8x16::splat(u8::try_from(count.min(LANES)).unwrap_or(u8::MAX));
-    let index = u8x16::new(LANE_INDEX);
-    // `max(limit, i) == i` is `i >= limit`: lanes past the key.
-    let past_key = limit.max(index).cmp_eq(index);
+    let count = remaining.min(paren).min(LANES);
+    let in_key = u8x16::new(LANES_BELOW[count]);
     let upper = vector.max(u8x16::splat(b'A')).cmp_eq(vector)
         & vector.min(u8x16::splat(b'Z')).cmp_eq(vector);
-    let lowered = vector | (upper & u8x16::splat(0x20));
-    (
-        past_key.blend(vector, lowered),
-        count < LANES || remaining == LANES,
-    )
+    let lowered = vector | (upper & in_key & u8x16::splat(0x20));
+    (lowered, count < LANES || remaining == LANES)
 }
+
+/// Entry `n`: all bits set in the lanes below `n`.
+const LANES_BELOW: [[u8; LANES]; LANES + 1] = {
+    let mut table = [[0; LANES]; LANES + 1];
+    let mut count = 0;
+    while count <= LANES {
+        let mut lane = 0;
+        while lane < count {
+            table[count][lane] = u8::MAX;
+            lane += 1;
+        }
+        count += 1;
+    }
+    table
+};
