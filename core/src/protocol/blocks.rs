@@ -68,14 +68,25 @@ pub(crate) fn mask_of(compared: u8x16) -> u64 {
 }
 
 /// The masks of the header block being read, from the frame's first byte,
-/// kept while the frame's bytes arrive: per block of 64 bytes, its CRLF line
-/// ends, its key stops and which stops are control bytes. Whole blocks are classified once however the
-/// bytes are chunked; a short last block is classified again when more come.
+/// kept while the frame's bytes arrive. Whole blocks are classified once
+/// however the bytes are chunked; a short last block is classified again
+/// when more come.
+///
+/// Per block of 64 bytes: its CRLF line ends; each line's *first* key stop
+/// (one bit per line, so reading a line never searches); and which bytes
+/// are control bytes (a first stop that is one ends no key). The first
+/// stops come from one subtraction: `stops - starts` borrows from each line
+/// start up to the first stop at or after it and clears exactly that stop
+/// (a line's CR is a stop, so no borrow runs into the next line); a borrow
+/// out of the block's top is a line whose key runs on into the next block.
 #[derive(Debug, Default)]
 pub(crate) struct HeaderMasks {
     blocks: Vec<[u64; 3]>,
     /// Whether the last block was short (filled out with [`FILLER`]).
     short_last: bool,
+    /// The borrow out of the last whole block: a line started before its
+    /// end has not reached its key stop yet.
+    borrow: bool,
 }
 
 impl HeaderMasks {
@@ -88,6 +99,7 @@ impl HeaderMasks {
     pub(crate) fn clear(&mut self) {
         self.blocks.clear();
         self.short_last = false;
+        self.borrow = false;
     }
 
     /// Frees the scratch.
@@ -117,13 +129,20 @@ impl HeaderMasks {
                 self.short_last = true;
                 classify(&bytes, cr_before)
             };
+            let ends_before = self.blocks.last().map_or(0, |masks| masks[0]);
+            // Lines start at the frame's first byte and after each line end.
+            let starts = (masks.crlf << 1) | (ends_before >> (BLOCK - 1)) | u64::from(at == 0);
+            // A line still looking for its stop starts nowhere in this block
+            // (its line end would have come first), so the two never add up.
+            let (less_starts, borrowed) = masks.stop.overflowing_sub(starts);
+            let (less_carry, carried) = less_starts.overflowing_sub(u64::from(self.borrow));
+            if !self.short_last {
+                self.borrow = borrowed || carried;
+            }
+            let first_stops = masks.stop & !less_carry;
             // A blank line: a CRLF line end two bytes after another.
-            let ends_before = self
-                .blocks
-                .last()
-                .map_or(0, |masks| masks[0] >> (BLOCK - 2));
-            let blank = masks.crlf & ((masks.crlf << 2) | ends_before);
-            self.blocks.push([masks.crlf, masks.stop, masks.control]);
+            let blank = masks.crlf & ((masks.crlf << 2) | (ends_before >> (BLOCK - 2)));
+            self.blocks.push([masks.crlf, first_stops, masks.control]);
             if blank != 0 {
                 // `blank` marks the blank line's LF; the block ends at its CR.
                 return Some(at + blank.trailing_zeros() as usize - 1);
@@ -156,22 +175,28 @@ impl HeaderMasks {
         mut on_line: impl FnMut(usize, usize, Option<HeaderAt>),
     ) {
         let blocks = &self.blocks[..];
-        let mut ends_index = 0;
-        let mut ends = blocks[0][0];
+        let (mut ends_index, mut ends) = (0, blocks[0][0]);
+        let (mut stops_index, mut stops) = (0, blocks[0][1]);
         let mut start = 0;
         while start < block.len() {
+            // The line's end and its key's stop: the first of each not yet read.
             while ends == 0 {
                 ends_index += 1;
                 ends = blocks[ends_index][0];
             }
-            // The line feed of this line's CRLF: the first one not yet read.
             let end = ends_index * BLOCK + ends.trailing_zeros() as usize - 1;
             ends &= ends - 1;
-            // The line's `\r` is a stop, so its key's stop is at or before it.
-            let (stop, colon) = next_stop(blocks, start);
+            while stops == 0 {
+                stops_index += 1;
+                stops = blocks[stops_index][1];
+            }
+            let bit = stops.trailing_zeros();
+            let stop = stops_index * BLOCK + bit as usize;
+            stops &= stops - 1;
+            let colon = blocks[stops_index][2] >> bit & 1 == 0;
             let header = (colon && stop > start && block[start] != b' ').then(|| {
                 let key_end = stop - start;
-                // `stop` is before the line's `\r`: the byte after it exists.
+                // A colon is before the line's `\r`: the byte after it exists.
                 let value_start = key_end + 1 + usize::from(block[stop + 1] == b' ');
                 HeaderAt {
                     key_end,
@@ -182,19 +207,4 @@ impl HeaderMasks {
             start = end + 2;
         }
     }
-}
-
-/// The first key stop at or after `from` (the caller knows one exists),
-/// and whether it is a colon (read off the masks, not the bytes: the
-/// answer is on the line's critical path).
-fn next_stop(blocks: &[[u64; 3]], from: usize) -> (usize, bool) {
-    let mut index = from / BLOCK;
-    let mut stops = blocks[index][1] & (u64::MAX << (from % BLOCK));
-    while stops == 0 {
-        index += 1;
-        stops = blocks[index][1];
-    }
-    let bit = stops.trailing_zeros();
-    let colon = blocks[index][2] >> bit & 1 == 0;
-    (index * BLOCK + bit as usize, colon)
 }
