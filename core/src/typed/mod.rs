@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod de;
 pub mod events;
+mod matching;
 pub mod ser;
 mod values;
 pub mod write;
