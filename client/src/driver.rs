@@ -1,9 +1,10 @@
 //! [`Driver`]: the one task that owns the core and every connection.
 //!
 //! It waits on the command channel, every connection's readiness, the event
-//! hand-off and one timer armed at the core's `poll_timeout`; it feeds bytes
-//! and instants in and drains every poller (str0m's rule: mutate, then drain
-//! until empty). It never sleeps: the only timer is the core's deadline.
+//! hand-off and one timer armed at the core's `poll_timeout` (or sooner, at
+//! the end of a [`ReadPause`]); it feeds bytes and instants in and drains
+//! every poller (str0m's rule: mutate, then drain until empty). It never
+//! sleeps: the only timer is those deadlines.
 
 use std::collections::HashMap;
 use std::io;
@@ -27,6 +28,7 @@ use crate::config::Resolved;
 use crate::handoff::{Handoff, InlineKey, ServerEvent};
 use crate::io::{ConnectFuture, ConnectTarget, Connection, SharedConnector, Timer};
 use crate::logging;
+use crate::read_pause::ReadPause;
 
 /// Bytes read from a socket at once.
 const READ_CHUNK: usize = 64 * 1024;
@@ -89,8 +91,8 @@ pub struct Driver<T: Timer> {
     ready_waiters: Vec<oneshot::Sender<Result<(), NotReady>>>,
     shutdown_waiters: Vec<oneshot::Sender<()>>,
     phase: Phase,
-    /// Yield to the runtime after this round: the event consumer is behind.
-    yield_soon: bool,
+    /// Reading waits a moment for the event consumer.
+    read_pause: ReadPause,
     read_buffer: Box<[u8]>,
     afterword: Arc<Afterword>,
 }
@@ -176,7 +178,7 @@ impl<T: Timer> Driver<T> {
             ready_waiters: Vec::new(),
             shutdown_waiters: Vec::new(),
             phase: Phase::Running,
-            yield_soon: false,
+            read_pause: ReadPause::new(),
             read_buffer: vec![0; READ_CHUNK].into_boxed_slice(),
             afterword: Arc::clone(&afterword),
         };
@@ -210,14 +212,14 @@ impl<T: Timer> Driver<T> {
                 self.finish();
                 return Poll::Ready(());
             }
-            if std::mem::take(&mut self.yield_soon) {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
             if busy {
                 continue;
             }
-            if let Some(deadline) = self.cluster.poll_timeout() {
+            let deadline = [self.cluster.poll_timeout(), self.read_pause.deadline()]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(deadline) = deadline {
                 if self.armed != Some(deadline) {
                     self.timer.reset(deadline);
                     self.armed = Some(deadline);
@@ -336,6 +338,7 @@ impl<T: Timer> Driver<T> {
             }
             busy |= self.read(index, cx, now);
         }
+        self.read_pause.end_turn();
         busy
     }
 
@@ -343,6 +346,9 @@ impl<T: Timer> Driver<T> {
     fn read(&mut self, index: usize, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut busy = false;
         for _ in 0..READS_PER_TURN {
+            if self.reading_waits(cx, now) {
+                return busy;
+            }
             let Link::Open { connection, .. } = &mut self.links[index] else {
                 return busy;
             };
@@ -356,17 +362,7 @@ impl<T: Timer> Driver<T> {
                     self.cluster
                         .handle_input(ServerId(index), &self.read_buffer[..count], now);
                     self.drain_control(now);
-                    // Hand events over after every read, so the core's
-                    // queue only fills while the application lags.
-                    self.hand_off_events(cx);
                     busy = true;
-                    if self.handoff.is_full() {
-                        // The consumer may share this thread: let it run
-                        // before reading more (the socket is read again at
-                        // the next turn, so reading never stops).
-                        self.yield_soon = true;
-                        return busy;
-                    }
                 }
                 Poll::Ready(Err(error)) => {
                     let why = self.lost(index, format!("read failed: {error}"));
@@ -378,6 +374,21 @@ impl<T: Timer> Driver<T> {
         }
         // More may be waiting: another round will look.
         true
+    }
+
+    /// Hands over the events the core holds, then says whether reading
+    /// waits for the consumer to take them: events are handed over after
+    /// every read, so the core's queue only fills while the application
+    /// lags, and reading on while the consumer has not taken the last ones
+    /// (it may not have run yet) would only queue and drop them.
+    fn reading_waits(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        self.hand_off_events(cx);
+        if self.handoff.is_full() {
+            self.read_pause.begin(now);
+        }
+        let handoff = &self.handoff;
+        self.read_pause
+            .holds(now, || handoff.poll_room(cx).is_ready())
     }
 
     fn flush(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {

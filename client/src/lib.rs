@@ -19,6 +19,7 @@ mod driver;
 mod handoff;
 mod io;
 mod logging;
+mod read_pause;
 #[cfg(feature = "tls")]
 mod tls;
 

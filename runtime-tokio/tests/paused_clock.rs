@@ -248,3 +248,66 @@ async fn futures_join(client: &Client) -> Vec<Result<apn_ami_tokio::Response, Am
     }
     answers
 }
+
+/// A flood of `calls` generated calls (five events each) on a node whose
+/// client hands events over 1,000 at a time and keeps at most 1,000 waiting
+/// (more than one 64 KiB read of the socket brings): the events the node
+/// sends.
+async fn flooded(seed: u64, calls: u64) -> (FakeNode, Client, apn_ami_tokio::EventStream, u64) {
+    let node = node();
+    let mut config = ClientConfig::new(vec![server("a")]);
+    config.seed = Some(seed);
+    config.session.event_queue_capacity = Some(1000);
+    config.event_batch = Some(1000);
+    let client = start(&config, &[("a", &node)]);
+    client.ready().await.expect("logged in");
+    let events = client.events().expect("the one stream");
+    node.with(|fake| fake.generate_calls(calls));
+    // Five events a call, and FullyBooted at login.
+    (node, client, events, calls * 5 + 1)
+}
+
+/// Takes every event handed over by now, without waiting for more.
+fn take_ready(events: &mut apn_ami_tokio::EventStream) -> u64 {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut taken = 0;
+    while let std::task::Poll::Ready(Some(_)) = events.poll_event(&mut cx) {
+        taken += 1;
+    }
+    taken
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_runs_only_now_and_then_loses_nothing_while_it_keeps_up() {
+    // The consumer runs every millisecond (tokio's timers tick by the
+    // millisecond) and takes all it is handed, like a thread the operating
+    // system schedules beside the driver's on one core; in between, the
+    // node has far more for the driver than the queue holds. The driver
+    // waits for the consumer (up to its read pause, 5 ms) instead of
+    // reading on and dropping what the consumer would have taken.
+    let (_node, client, mut events, sent) = flooded(8, 800).await;
+    let started = Instant::now();
+    let mut delivered = 0;
+    while delivered < sent && started.elapsed() < Duration::from_secs(10) {
+        delivered += take_ready(&mut events);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(client.health().await[0].dropped_events, 0);
+    assert_eq!(delivered, sent);
+    client.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_takes_nothing_delays_a_response_by_a_few_read_pauses_at_most() {
+    // Events are never taken: reading goes on after each pause, dropping
+    // the oldest, and the Ping's answer behind the flood still comes.
+    let (_node, client, _events, sent) = flooded(9, 400).await;
+    let started = Instant::now();
+    assert!(client.send(ping()).await.expect("answered").is_success());
+    let waited = started.elapsed();
+    assert!(waited > Duration::ZERO, "the full hand-off held reading");
+    assert!(waited <= Duration::from_millis(30), "{waited:?}");
+    let status = &client.health().await[0];
+    assert!(status.dropped_events > 0 && status.dropped_events < sent);
+    client.shutdown().await;
+}
