@@ -4,10 +4,15 @@
 //! fast as the socket takes it; the client counts the events through
 //! `events()`. Beside it, in the same run, a raw socket with a `memmem`
 //! splitter reads the same flood (the machine's limit), and Pings are timed
-//! one at a time (against a raw socket's round trip) and 100 in flight.
+//! one at a time (against a raw socket's round trip; from the thread that
+//! blocks on the runtime and from a task on it) and 100 in flight. Each
+//! round runs the raw socket, the tokio client and the smol client in turn,
+//! so a ratio compares them at the same moment of a noisy machine.
 
+use std::future::Future;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -100,70 +105,105 @@ fn start_on_smol(config: &ClientConfig) -> Result<Client, ConfigError> {
     apn_ami_smol::Client::start(config).map(|client| (*client).clone())
 }
 
-/// One runtime's samples.
+/// One runtime's samples, a value per round.
 #[derive(Debug, Default)]
 struct ClientSamples {
     flood: Vec<f64>,
     lost: u64,
+    /// Pings one at a time from the thread that blocks on the runtime
+    /// (`block_on`, as `#[tokio::main]`'s body runs).
     ping: Vec<f64>,
+    /// The same from a task spawned on the runtime, beside the driver.
+    ping_in_task: Vec<f64>,
     pipelined: Vec<f64>,
 }
 
-/// Floods and Pings through a client on one runtime.
-async fn measure_client(
-    start: Start,
-    address: SocketAddr,
-    settings: &Settings,
-) -> Result<ClientSamples, Error> {
-    let mut samples = ClientSamples::default();
-    for _ in 0..settings.rounds {
-        let (rate, missing) = client_flood(start, address, settings.events).await?;
-        samples.flood.push(rate);
-        samples.lost += missing;
-    }
-    let client = start(&config(address, "ping"))?;
-    client.ready().await?;
-    for _ in 0..settings.rounds {
-        samples
-            .ping
-            .push(client_pings(&client, settings.pings).await?);
-        samples
-            .pipelined
-            .push(pipelined_pings(&client, settings.pipelined).await?);
-    }
-    client.shutdown().await;
-    Ok(samples)
+/// Pings one at a time from a task spawned on the client's runtime.
+type PingsInTask = fn(Client, u64) -> Pin<Box<dyn Future<Output = Result<f64, Error>> + Send>>;
+
+fn pings_in_tokio_task(
+    client: Client,
+    count: u64,
+) -> Pin<Box<dyn Future<Output = Result<f64, Error>> + Send>> {
+    Box::pin(async move { tokio::spawn(async move { client_pings(&client, count).await }).await? })
 }
 
+fn pings_in_smol_task(
+    client: Client,
+    count: u64,
+) -> Pin<Box<dyn Future<Output = Result<f64, Error>> + Send>> {
+    Box::pin(smol::spawn(
+        async move { client_pings(&client, count).await },
+    ))
+}
+
+/// One round through a client on one runtime: a flood, then Pings.
+async fn client_round(
+    (start, pings_in_task): (Start, PingsInTask),
+    address: SocketAddr,
+    settings: &Settings,
+    samples: &mut ClientSamples,
+) -> Result<(), Error> {
+    let (rate, missing) = client_flood(start, address, settings.events).await?;
+    samples.flood.push(rate);
+    samples.lost += missing;
+    let client = start(&config(address, "ping"))?;
+    client.ready().await?;
+    samples
+        .ping
+        .push(client_pings(&client, settings.pings).await?);
+    samples
+        .ping_in_task
+        .push(pings_in_task(client.clone(), settings.pings).await?);
+    samples
+        .pipelined
+        .push(pipelined_pings(&client, settings.pipelined).await?);
+    client.shutdown().await;
+    Ok(())
+}
+
+/// Rounds of the raw socket, the tokio client and the smol client in turn,
+/// so that each round compares them at the same moment of a noisy
+/// machine: ratios are the medians of each round's own ratio.
 async fn measure(address: SocketAddr, settings: &Settings) -> Result<(), Error> {
     let (mut raw_flood_rates, mut raw_ping_rates) = (Vec::new(), Vec::new());
+    let (mut on_tokio, mut on_smol) = (ClientSamples::default(), ClientSamples::default());
     for _ in 0..settings.rounds {
         raw_flood_rates.push(raw_flood(address, settings.events)?);
         raw_ping_rates.push(raw_pings(address, settings.pings)?);
+        let tokio_client = (start_on_tokio as Start, pings_in_tokio_task as PingsInTask);
+        client_round(tokio_client, address, settings, &mut on_tokio).await?;
+        let smol_settings = settings.clone();
+        on_smol = tokio::task::spawn_blocking(move || {
+            smol::block_on(async {
+                let smol_client = (start_on_smol as Start, pings_in_smol_task as PingsInTask);
+                client_round(smol_client, address, &smol_settings, &mut on_smol).await?;
+                Ok::<_, Error>(on_smol)
+            })
+        })
+        .await??;
     }
-    let mut on_tokio = measure_client(start_on_tokio, address, settings).await?;
-    let smol_settings = settings.clone();
-    let mut on_smol = tokio::task::spawn_blocking(move || {
-        smol::block_on(measure_client(start_on_smol, address, &smol_settings))
-    })
-    .await??;
     let peak_rss = peak_rss_kib();
-    let raw_flood = median(&mut raw_flood_rates);
-    let raw_ping = median(&mut raw_ping_rates);
     println!(
-        "loopback benchmark, medians of {} rounds; floods of {} events",
+        "loopback benchmark, medians of {} rounds (raw, tokio and smol in turn each round); floods of {} events",
         settings.rounds, settings.events
     );
-    println!("raw socket + memmem: {raw_flood:.0} events/s; Ping one at a time {raw_ping:.0}/s");
+    println!(
+        "raw socket + memmem: {:.0} events/s; Ping one at a time {:.0}/s",
+        median(&mut raw_flood_rates.clone()),
+        median(&mut raw_ping_rates.clone())
+    );
     for (name, samples) in [("tokio", &mut on_tokio), ("smol", &mut on_smol)] {
-        let flood = median(&mut samples.flood);
-        let ping = median(&mut samples.ping);
-        let pipelined = median(&mut samples.pipelined);
+        let flood_share = median(&mut ratios(&samples.flood, &raw_flood_rates));
+        let ping_share = median(&mut ratios(&samples.ping, &raw_ping_rates));
+        let task_share = median(&mut ratios(&samples.ping_in_task, &raw_ping_rates));
         println!(
-            "{name:>5}: {flood:.0} events/s ({:.0} % of raw), {} lost; Ping one at a time {ping:.0}/s ({:.0} % of raw); Ping 100 in flight {pipelined:.0}/s",
-            100.0 * flood / raw_flood,
+            "{name:>5}: {:.0} events/s ({flood_share:.0} % of raw), {} lost; Ping one at a time {:.0}/s ({ping_share:.0} % of raw) from block_on, {:.0}/s ({task_share:.0} %) from a task on the runtime; Ping 100 in flight {:.0}/s",
+            median(&mut samples.flood),
             samples.lost,
-            100.0 * ping / raw_ping,
+            median(&mut samples.ping),
+            median(&mut samples.ping_in_task),
+            median(&mut samples.pipelined),
         );
     }
     println!(
@@ -171,6 +211,15 @@ async fn measure(address: SocketAddr, settings: &Settings) -> Result<(), Error> 
         f64::from(peak_rss) / 1024.0
     );
     Ok(())
+}
+
+/// Each round's rate as a percentage of the raw socket's in that round.
+fn ratios(rates: &[f64], raw: &[f64]) -> Vec<f64> {
+    rates
+        .iter()
+        .zip(raw)
+        .map(|(rate, raw)| 100.0 * rate / raw)
+        .collect()
 }
 
 /// The benchmark's clock: real time, as the machine runs.
