@@ -10,7 +10,8 @@
 //! cluster), [`RequestError::NotOwned`] (between two owners, or its owner
 //! has not subscribed yet), or [`RequestError::NoWorker`] (no worker runs).
 //! A connection lost while a request is out ends in
-//! [`RequestError::Timeout`] or [`RequestError::Nats`].
+//! [`RequestError::NatsLost`] within [`STATE_CHECK`] of it (the reply
+//! cannot come: NATS delivers at most once), not at the time limit.
 
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ use crate::wire::{self, ActionRequest, ErrorKind, Lookup};
 /// The longest wait for a lookup's answer (one worker answers from what it
 /// already knows).
 const LOOKUP_LIMIT: Duration = Duration::from_secs(2);
+
+/// How often a request in flight looks at its connection's state.
+pub const STATE_CHECK: Duration = Duration::from_millis(100);
 
 /// Time the reply may take on top of the action's own limit: the worker
 /// answers `timeout` at the action's deadline, and that answer must still
@@ -104,6 +108,11 @@ pub enum RequestError {
         /// The worker holding its lease, when one does.
         holder: Option<String>,
     },
+    /// The requester's NATS connection went down while it waited: the
+    /// request was sent, so the action may or may not have run, but its
+    /// reply (NATS delivers at most once) will not come.
+    #[error("the connection to NATS was lost while waiting for the reply; the action may have run")]
+    NatsLost,
     /// No reply within the action's limit and [`REPLY_GRACE`].
     #[error("no reply within {0:?}")]
     Timeout(Duration),
@@ -192,15 +201,16 @@ impl Requester {
         let payload = serde_json::to_vec(&request)
             .map_err(|error| RequestError::BadReply(error.to_string()))?;
         let wait = limit + REPLY_GRACE;
-        let message = self
-            .nats
-            .send_request(
-                subject,
-                client::Request::new()
-                    .payload(payload.into())
-                    .timeout(Some(wait)),
-            )
-            .await;
+        let reply = self.nats.send_request(
+            subject,
+            client::Request::new()
+                .payload(payload.into())
+                .timeout(Some(wait)),
+        );
+        let message = tokio::select! {
+            message = reply => message,
+            () = self.connection_lost() => return Err(RequestError::NatsLost),
+        };
         let message = match message {
             Ok(message) => message,
             Err(error) => {
@@ -215,6 +225,14 @@ impl Requester {
             }
         };
         read_reply(&message.payload)
+    }
+
+    /// Ends once the connection is seen down (looked at every
+    /// [`STATE_CHECK`]: the client tells its state, not when it changes).
+    async fn connection_lost(&self) {
+        while self.nats.connection_state() == State::Connected {
+            tokio::time::sleep(STATE_CHECK).await;
+        }
     }
 
     /// Why nobody serves `server`: asks any worker on the lookup subject.

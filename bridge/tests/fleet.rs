@@ -359,7 +359,30 @@ async fn survive_a_nats_restart(
     // Away for longer than a lease: every worker logs its sessions off
     // by itself, so no server can be owned twice when NATS is back.
     let requester = Requester::new(client.clone(), "test");
+    // A request out when NATS goes away ends at once as lost, not at its
+    // limit: pbx-2 is slow to answer, so the request is still waiting.
+    // (Answered well before the workers log off, 3/4 of a lease after
+    // they lose NATS; applied by the node within a few milliseconds.)
+    nodes[2].control(|fake| fake.config_mut().answer_delay = Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let in_flight = {
+        let requester = Requester::new(client.clone(), "test");
+        tokio::spawn(async move {
+            let ping = ActionRequest::new("Ping");
+            let limit = Duration::from_secs(60);
+            requester
+                .send(Destination::Server("pbx-2"), &ping, limit)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
     nats.stop();
+    let lost = tokio::time::timeout(Duration::from_secs(5), in_flight).await;
+    assert_eq!(
+        lost.expect("ended within seconds").expect("the task"),
+        Err(RequestError::NatsLost)
+    );
+    nodes[2].control(|fake| fake.config_mut().answer_delay = Duration::ZERO);
     // A requester whose connection is down is told so, without waiting
     // for the action's limit.
     for _ in 0..100 {
