@@ -63,16 +63,23 @@ pub enum Dispatch {
     Unmatched(Frame),
 }
 
+/// A list being collected: the response that opened it, items so far and
+/// their heap bytes.
+#[derive(Debug)]
+struct Listing {
+    response: Frame,
+    items: Vec<Frame>,
+    bytes: usize,
+}
+
 #[derive(Debug)]
 enum Progress {
     /// Waiting for the response.
     Awaiting,
-    /// The response opened a list; items so far and their heap bytes.
-    Listing {
-        response: Frame,
-        items: Vec<Frame>,
-        bytes: usize,
-    },
+    /// The response opened a list. Boxed: entries sit in a B-tree whose
+    /// nodes shift them on every removal, and most actions are no lists,
+    /// so a small entry is cheaper to move.
+    Listing(Box<Listing>),
     /// The list passed its cap: the caller was told, the rest is dropped
     /// until the list completes or the deadline passes.
     Overflowed,
@@ -246,11 +253,11 @@ impl PendingRegistry {
             .get("eventlist")
             .is_some_and(|value| value.eq_ignore_ascii_case("start"));
         if opens_list {
-            entry.progress = Progress::Listing {
+            entry.progress = Progress::Listing(Box::new(Listing {
                 response: frame,
                 items: Vec::new(),
                 bytes: 0,
-            };
+            }));
             return Dispatch::Consumed;
         }
         let submitted = entry.submitted;
@@ -275,7 +282,8 @@ impl PendingRegistry {
         match (&mut entry.progress, completes) {
             (Progress::Awaiting, _) => Dispatch::Unmatched(frame),
             (Progress::Overflowed, false) => Dispatch::Consumed,
-            (Progress::Listing { items, bytes, .. }, false) => {
+            (Progress::Listing(listing), false) => {
+                let Listing { items, bytes, .. } = &mut **listing;
                 let size = frame.heap_size();
                 if items.len() < self.limits.max_list_items
                     && *bytes + size <= self.limits.max_list_bytes
@@ -303,16 +311,16 @@ impl PendingRegistry {
             (_, true) => {
                 let ended = self.remove(sequence);
                 match ended.map(|entry| (entry.submitted, entry.progress)) {
-                    Some((
-                        submitted,
-                        Progress::Listing {
+                    Some((submitted, Progress::Listing(listing))) => {
+                        let Listing {
                             response, items, ..
-                        },
-                    )) => Dispatch::Completed(Completion {
-                        handle: ActionHandle(sequence),
-                        result: Ok(Response::new(response, items, Some(frame))),
-                        latency: now.saturating_duration_since(submitted),
-                    }),
+                        } = *listing;
+                        Dispatch::Completed(Completion {
+                            handle: ActionHandle(sequence),
+                            result: Ok(Response::new(response, items, Some(frame))),
+                            latency: now.saturating_duration_since(submitted),
+                        })
+                    }
                     // An overflowed list ends silently: its caller was told.
                     _ => Dispatch::Consumed,
                 }
@@ -408,8 +416,8 @@ impl PendingRegistry {
     }
 
     fn release(&mut self, progress: &Progress) {
-        if let Progress::Listing { bytes, .. } = progress {
-            self.list_bytes -= bytes;
+        if let Progress::Listing(listing) = progress {
+            self.list_bytes -= listing.bytes;
         }
     }
 }
