@@ -188,20 +188,6 @@ impl Frame {
         (self.key_bytes(span), self.value_of(span))
     }
 
-    /// The frame's text: its header lines (and a legacy body), where
-    /// [`Frame::value_range`] points. A typed read checks it for UTF-8 once
-    /// and then borrows every value from it without checking each.
-    pub(crate) fn text_bytes(&self) -> &[u8] {
-        &self.storage[..self.table_at as usize]
-    }
-
-    /// Where the value of the header at `index` (below [`Frame::len`]) sits
-    /// in [`Frame::text_bytes`].
-    pub(crate) fn value_range(&self, index: usize) -> std::ops::Range<usize> {
-        let span = self.span(index);
-        span.value_start as usize..span.value_end as usize
-    }
-
     /// The header at `index` in wire order, if there is one.
     pub(crate) fn header(&self, index: usize) -> Option<(&str, Value<'_>)> {
         (index < self.len()).then(|| {

@@ -18,7 +18,6 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
-use super::matching::{Matches, names_bytes};
 use crate::protocol::{Frame, Value};
 
 /// Why a frame does not fit a type: the header, its value (escaped), and
@@ -134,6 +133,30 @@ fn names(key: &str, field: &str) -> bool {
     names_bytes(key.as_bytes(), field)
 }
 
+/// [`names`] for a key's raw bytes.
+fn names_bytes(key: &[u8], field: &str) -> bool {
+    let field = field.as_bytes();
+    let (mut in_key, mut in_field) = (0, 0);
+    loop {
+        while key.get(in_key) == Some(&b'_') {
+            in_key += 1;
+        }
+        while field.get(in_field) == Some(&b'_') {
+            in_field += 1;
+        }
+        // The key ends at its `(` suffix.
+        let next = key.get(in_key).filter(|&&byte| byte != b'(');
+        match (next, field.get(in_field)) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {
+                in_key += 1;
+                in_field += 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// The whole frame, as a struct or a map.
 struct FrameDeserializer<'de> {
     frame: &'de Frame,
@@ -148,7 +171,7 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
         visitor.visit_map(EveryHeader {
-            text: FrameText::new(self.frame),
+            frame: self.frame,
             index: 0,
             value: None,
         })
@@ -162,11 +185,10 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
     ) -> Result<V::Value, ParseError> {
         let matches = Matches::new(self.frame, fields);
         visitor.visit_map(Fields {
-            text: FrameText::new(self.frame),
+            frame: self.frame,
             names: fields,
             matches: &matches,
             index: 0,
-            current: None,
         })
     }
 
@@ -177,53 +199,151 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
     }
 }
 
-/// A frame's values, as bytes and, where they are UTF-8, as text. The
-/// whole frame is checked for UTF-8 once (nearly every frame is), so a
-/// type with many text fields does not check each value on its own; in a
-/// frame that is not all UTF-8, each value is checked when it is read.
-#[derive(Clone, Copy)]
-struct FrameText<'de> {
-    frame: &'de Frame,
-    /// The frame's text, when all of it is UTF-8.
-    utf8: Option<&'de str>,
+/// Most headers and fields [`Matches`] works out at once; a frame or type
+/// with more is matched header by header.
+const MATCHED: usize = 64;
+
+/// Which headers each field names, worked out once per read: each key is
+/// compared with the fields from just after the last field found (types
+/// declare fields in about the order servers write headers, so the first
+/// probe is usually the match), a probe rejected on its first significant
+/// byte before [`names`] compares the rest. Without it every read of a
+/// field would scan every header, each comparison a normalisation of its
+/// own.
+struct Matches {
+    /// Per header (up to [`MATCHED`]): 1 + the field it names, 0 for none.
+    field_of: [u8; MATCHED],
+    /// Per field: 1 + its first header, 0 for none.
+    first_of: [u8; MATCHED],
+    /// Whether the tables hold the answers (frame and type small enough).
+    complete: bool,
 }
 
-impl<'de> FrameText<'de> {
-    fn new(frame: &'de Frame) -> Self {
-        Self {
-            frame,
-            utf8: std::str::from_utf8(frame.text_bytes()).ok(),
+impl Matches {
+    fn new(frame: &Frame, fields: &[&str]) -> Self {
+        let mut matches = Self {
+            field_of: [0; MATCHED],
+            first_of: [0; MATCHED],
+            complete: frame.len() < MATCHED && fields.len() < MATCHED,
+        };
+        if !matches.complete {
+            return matches;
         }
+        let candidates = Candidates::new(fields);
+        let mut after = 0;
+        for index in 0..frame.len() {
+            let (key, _) = frame.raw_header(index);
+            if let Some(found) = candidates.find(fields, key, after) {
+                after = found + 1;
+                // Both below `MATCHED` (64): they fit in a byte.
+                matches.field_of[index] = u8::try_from(found + 1).unwrap_or(0);
+                if matches.first_of[found] == 0 {
+                    matches.first_of[found] = u8::try_from(index + 1).unwrap_or(0);
+                }
+            }
+        }
+        matches
     }
 
-    /// The value of header `index`, read for field (or key) `header`.
-    fn value(self, index: usize, header: &'static str) -> ValueDeserializer<'de> {
-        let range = self.frame.value_range(index);
-        // Values start after `: ` and end before CR: ASCII boundaries.
-        match self.utf8.and_then(|text| text.get(range.clone())) {
-            Some(text) => ValueDeserializer {
-                value: Value::new(text.as_bytes()),
-                text: Some(text),
-                header,
-            },
-            None => ValueDeserializer {
-                value: Value::new(&self.frame.text_bytes()[range]),
-                text: None,
-                header,
-            },
+    /// The first value of field `field` (at `position` among the type's
+    /// fields), if any header names it.
+    fn first<'de>(&self, frame: &'de Frame, field: &str, position: usize) -> Option<Value<'de>> {
+        if self.complete {
+            let index = usize::from(self.first_of[position]).checked_sub(1)?;
+            return Some(frame.raw_header(index).1);
+        }
+        frame
+            .raw_headers()
+            .find(|(key, _)| names_bytes(key.as_bytes(), field))
+            .map(|(_, value)| value)
+    }
+
+    /// Whether header `index` (with raw key `key`) names field `field` (at
+    /// `position` among the type's fields).
+    fn names(&self, index: usize, key: &[u8], field: &str, position: usize) -> bool {
+        if self.complete {
+            usize::from(self.field_of[index]) == position + 1
+        } else {
+            names_bytes(key, field)
         }
     }
+}
+
+/// The type's fields grouped by the first byte of their name as [`names`]
+/// compares it (folded into 32 buckets; a collision only costs a
+/// comparison): a key is compared only with the fields that can match it,
+/// so a header the type does not declare costs one table read.
+struct Candidates {
+    /// Per bucket, a bit per field (fewer than [`MATCHED`]: 64).
+    by_first: [u64; 32],
+    /// Fields whose name normalises to nothing (or to a `(` suffix).
+    without_first: u64,
+}
+
+impl Candidates {
+    fn new(fields: &[&str]) -> Self {
+        let mut candidates = Self {
+            by_first: [0; 32],
+            without_first: 0,
+        };
+        for (position, field) in fields.iter().enumerate() {
+            let bit = 1 << position;
+            match first_significant(field.as_bytes()) {
+                Some(first) => candidates.by_first[usize::from(first & 31)] |= bit,
+                None => candidates.without_first |= bit,
+            }
+        }
+        candidates
+    }
+
+    /// The field `key` names, searching from field `start` round to just
+    /// before it.
+    fn find(&self, fields: &[&str], key: &[u8], start: usize) -> Option<usize> {
+        let all = match first_significant(key) {
+            Some(first) => self.by_first[usize::from(first & 31)],
+            None => self.without_first,
+        };
+        let from_start = u64::MAX << start;
+        for mut bits in [all & from_start, all & !from_start] {
+            while bits != 0 {
+                let position = bits.trailing_zeros() as usize;
+                if same_name(key, fields[position]) {
+                    return Some(position);
+                }
+                bits &= bits - 1;
+            }
+        }
+        None
+    }
+}
+
+/// The first byte of a name as [`names`] compares it (underscores skipped,
+/// ASCII case folded); `None` for a name that is empty so, or that starts
+/// with its `(` suffix.
+fn first_significant(name: &[u8]) -> Option<u8> {
+    name.iter()
+        .find(|&&byte| byte != b'_')
+        .filter(|&&byte| byte != b'(')
+        .map(u8::to_ascii_lowercase)
+}
+
+/// [`names_bytes`], with the common case first: the same bytes but for
+/// ASCII case (a plain loop the compiler unrolls). A field that holds a `(`
+/// never names a key, which is read only up to its own.
+fn same_name(key: &[u8], field: &str) -> bool {
+    if key.len() == field.len() && key.eq_ignore_ascii_case(field.as_bytes()) {
+        return !field.as_bytes().contains(&b'(');
+    }
+    names_bytes(key, field)
 }
 
 /// A struct's declared fields, each with the headers it names.
 struct Fields<'m, 'de> {
-    text: FrameText<'de>,
+    frame: &'de Frame,
     names: &'static [&'static str],
     matches: &'m Matches,
     /// The next field to look at; the current one is just before it.
     index: usize,
-    /// The current field's first header.
-    current: Option<usize>,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_, 'de> {
@@ -238,8 +358,7 @@ impl<'de> MapAccess<'de> for Fields<'_, 'de> {
             self.index += 1;
             // An absent field is left to serde: `None`, a default, or
             // "missing field".
-            self.current = self.first(field, position);
-            if self.current.is_some() {
+            if self.matches.first(self.frame, field, position).is_some() {
                 return seed.deserialize(field.into_deserializer()).map(Some);
             }
         }
@@ -252,27 +371,21 @@ impl<'de> MapAccess<'de> for Fields<'_, 'de> {
     ) -> Result<V::Value, ParseError> {
         let position = self.index - 1;
         let field = self.names[position];
-        let first = self.current;
-        let values = Values {
-            text: self.text,
-            field,
-            position,
-            first,
-            matches: self.matches,
-        };
-        seed.deserialize(values).map_err(|error| {
-            error.in_header(
-                field,
-                first.map(|index| self.text.frame.raw_header(index).1),
-            )
-        })
+        let values = self.values(field, position);
+        let first = self.matches.first(self.frame, field, position);
+        seed.deserialize(values)
+            .map_err(|error| error.in_header(field, first))
     }
 }
 
-impl Fields<'_, '_> {
-    /// The first header field `field` (at `position`) names.
-    fn first(&self, field: &str, position: usize) -> Option<usize> {
-        self.matches.first(self.text.frame, field, position)
+impl<'m, 'de> Fields<'m, 'de> {
+    const fn values(&self, field: &'static str, position: usize) -> Values<'m, 'de> {
+        Values {
+            frame: self.frame,
+            field,
+            position,
+            matches: self.matches,
+        }
     }
 }
 
@@ -290,28 +403,33 @@ macro_rules! to_first_value {
 /// Every value of the headers one field names.
 #[derive(Clone, Copy)]
 struct Values<'m, 'de> {
-    text: FrameText<'de>,
+    frame: &'de Frame,
     field: &'static str,
     /// The field's place among the type's fields.
     position: usize,
-    /// The first header it names.
-    first: Option<usize>,
     /// Which header names which field.
     matches: &'m Matches,
 }
 
 impl<'de> Values<'_, 'de> {
-    fn iter(self) -> impl Iterator<Item = ValueDeserializer<'de>> {
-        let frame = self.text.frame;
-        (self.first.unwrap_or(frame.len())..frame.len())
-            .filter(move |&index| self.matches.names(frame, index, self.field, self.position))
-            .map(move |index| self.text.value(index, self.field))
+    fn iter(self) -> impl Iterator<Item = Value<'de>> {
+        self.frame
+            .raw_headers()
+            .enumerate()
+            .filter(move |&(index, (key, _))| {
+                self.matches
+                    .names(index, key.as_bytes(), self.field, self.position)
+            })
+            .map(|(_, (_, value))| value)
     }
 
     fn first(self) -> ValueDeserializer<'de> {
-        match self.first {
-            Some(index) => self.text.value(index, self.field),
-            None => ValueDeserializer::empty(self.field),
+        ValueDeserializer {
+            value: self
+                .matches
+                .first(self.frame, self.field, self.position)
+                .unwrap_or(Value::new(b"")),
+            header: self.field,
         }
     }
 }
@@ -324,14 +442,18 @@ impl<'de> de::Deserializer<'de> for Values<'_, 'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
+        let header = self.field;
         visitor.visit_seq(Each {
-            values: self.iter(),
+            values: self
+                .iter()
+                .map(move |value| ValueDeserializer { value, header }),
         })
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
         visitor.visit_map(Assignments {
             values: self.iter(),
+            header: self.field,
             value: None,
         })
     }
@@ -395,10 +517,11 @@ impl<'de, I: Iterator<Item = ValueDeserializer<'de>>> SeqAccess<'de> for Each<I>
 /// `NAME=value` values as a map (channel variables).
 struct Assignments<'de, I> {
     values: I,
-    value: Option<ValueDeserializer<'de>>,
+    header: &'static str,
+    value: Option<Value<'de>>,
 }
 
-impl<'de, I: Iterator<Item = ValueDeserializer<'de>>> MapAccess<'de> for Assignments<'de, I> {
+impl<'de, I: Iterator<Item = Value<'de>>> MapAccess<'de> for Assignments<'de, I> {
     type Error = ParseError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -408,8 +531,13 @@ impl<'de, I: Iterator<Item = ValueDeserializer<'de>>> MapAccess<'de> for Assignm
         let Some(assignment) = self.values.next() else {
             return Ok(None);
         };
-        let (name, value) = assignment.split_at_equals();
-        self.value = Some(value);
+        let bytes = assignment.as_bytes();
+        let equals = memchr::memchr(b'=', bytes).unwrap_or(bytes.len());
+        self.value = Some(Value::new(&bytes[(equals + 1).min(bytes.len())..]));
+        let name = ValueDeserializer {
+            value: Value::new(&bytes[..equals]),
+            header: self.header,
+        };
         seed.deserialize(name).map(Some)
     }
 
@@ -417,17 +545,16 @@ impl<'de, I: Iterator<Item = ValueDeserializer<'de>>> MapAccess<'de> for Assignm
         &mut self,
         seed: V,
     ) -> Result<V::Value, ParseError> {
-        seed.deserialize(
-            self.value
-                .take()
-                .unwrap_or_else(|| ValueDeserializer::empty("")),
-        )
+        seed.deserialize(ValueDeserializer {
+            value: self.value.take().unwrap_or(Value::new(b"")),
+            header: self.header,
+        })
     }
 }
 
 /// Every header in wire order, keys lowercase: a map, or a flattened rest.
 struct EveryHeader<'de> {
-    text: FrameText<'de>,
+    frame: &'de Frame,
     index: usize,
     value: Option<(&'de str, Value<'de>)>,
 }
@@ -439,7 +566,7 @@ impl<'de> MapAccess<'de> for EveryHeader<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, ParseError> {
-        let Some((key, value)) = self.text.frame.header(self.index) else {
+        let Some((key, value)) = self.frame.header(self.index) else {
             return Ok(None);
         };
         self.index += 1;
@@ -453,8 +580,7 @@ impl<'de> MapAccess<'de> for EveryHeader<'de> {
         seed: V,
     ) -> Result<V::Value, ParseError> {
         let (key, value) = self.value.take().unwrap_or(("", Value::new(b"")));
-        let index = self.index.saturating_sub(1);
-        seed.deserialize(self.text.value(index, ""))
+        seed.deserialize(ValueDeserializer { value, header: "" })
             .map_err(|error| error.in_header(key, Some(value)))
     }
 }
@@ -462,43 +588,14 @@ impl<'de> MapAccess<'de> for EveryHeader<'de> {
 /// One header value.
 struct ValueDeserializer<'de> {
     value: Value<'de>,
-    /// The value as text, when it is known to be UTF-8 already.
-    text: Option<&'de str>,
     header: &'static str,
 }
 
 impl<'de> ValueDeserializer<'de> {
-    /// An empty value (an absent header read as one).
-    const fn empty(header: &'static str) -> Self {
-        Self {
-            value: Value::new(b""),
-            text: Some(""),
-            header,
-        }
-    }
-
     fn text(&self) -> Result<&'de str, ParseError> {
-        match self.text {
-            Some(text) => Ok(text),
-            None => self
-                .value
-                .to_str()
-                .map_err(|_| ParseError::about(self.header, self.value, "not UTF-8")),
-        }
-    }
-
-    /// `NAME=value` split at its first `=` (all of it the name without one).
-    fn split_at_equals(self) -> (Self, Self) {
-        let bytes = self.value.as_bytes();
-        let equals = memchr::memchr(b'=', bytes).unwrap_or(bytes.len());
-        let after = (equals + 1).min(bytes.len());
-        // `=` is ASCII: both parts of UTF-8 text are UTF-8.
-        let part = |range: std::ops::Range<usize>| Self {
-            value: Value::new(&bytes[range.clone()]),
-            text: self.text.and_then(|text| text.get(range)),
-            header: self.header,
-        };
-        (part(0..equals), part(after..bytes.len()))
+        self.value
+            .to_str()
+            .map_err(|_| ParseError::about(self.header, self.value, "not UTF-8"))
     }
 
     fn number<T: std::str::FromStr>(&self) -> Result<T, ParseError>
@@ -527,7 +624,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
     type Error = ParseError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
-        match self.text() {
+        match self.value.to_str() {
             Ok(text) => visitor.visit_borrowed_str(text),
             Err(_) => visitor.visit_borrowed_bytes(self.value.as_bytes()),
         }
@@ -632,3 +729,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         ignored_any
     }
 }
+
+#[cfg(test)]
+#[path = "de_match_tests.rs"]
+mod match_tests;

@@ -11,7 +11,6 @@
 pub mod actions;
 pub mod de;
 pub mod events;
-mod matching;
 pub mod ser;
 mod values;
 pub mod write;
