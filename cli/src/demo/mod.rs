@@ -252,8 +252,8 @@ async fn demo(args: DemoArgs) -> Result<Ending, String> {
     })
 }
 
-/// Waits (bounded) for the actions in flight to end, so that every ending
-/// is counted before the shutdown; shuts down; checks and summarises.
+/// Waits (bounded) for the actions in flight to end; shuts down (which
+/// ends any still out); checks the counters and summarises.
 async fn finish(
     view: &mut View,
     client: &Client,
@@ -267,17 +267,9 @@ async fn finish(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let before_shutdown = client.metrics_text().await;
     client.shutdown().await;
     let after_shutdown = client.metrics_text().await;
-    summary(
-        view,
-        tally,
-        &before_shutdown,
-        &after_shutdown,
-        started.elapsed(),
-        interrupted,
-    )
+    summary(view, tally, &after_shutdown, started.elapsed(), interrupted)
 }
 
 /// Applies one scripted change.
@@ -525,7 +517,6 @@ fn quantiles(text: &str, label: &str) -> (Option<f64>, Option<f64>) {
 fn summary(
     view: &mut View,
     tally: &Tally,
-    before: &str,
     after: &str,
     elapsed: Duration,
     interrupted: bool,
@@ -542,9 +533,11 @@ fn summary(
         .copied()
         .unwrap_or(0);
     // The client's own counters: endings per server, and refusals before
-    // any server.
-    let by_servers = sum(before, "ami_actions_total", "");
-    let refused = before
+    // any server. Read after the shutdown: an action still out when the
+    // bounded wait gave up ends during it (counted, as `shutting_down` or
+    // `connection_lost`), and the application counts that ending too.
+    let by_servers = sum(after, "ami_actions_total", "");
+    let refused = after
         .lines()
         .find_map(|line| line.strip_prefix("ami_no_healthy_server_total "))
         .and_then(|count| count.parse::<u64>().ok())
