@@ -41,6 +41,7 @@
 //! - **Health:** each worker puts its servers' health and counters in the
 //!   bucket `ami_<cluster>_health`; [`status::fleet`] reads the whole fleet.
 
+mod buckets;
 mod lease_view;
 pub mod local_nats;
 pub mod ownership;

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::BridgeConfig;
+use crate::buckets::{Buckets, setup};
 use crate::lease_view::{LeaseView, Leases};
 use crate::ownership::{Decision, decide};
 use crate::server::{self, Counters, Shared};
@@ -46,13 +47,6 @@ struct Owned {
     stop: Option<oneshot::Sender<()>>,
     revision: u64,
     renewed: Instant,
-}
-
-/// The buckets a worker uses.
-struct Buckets {
-    leases: kv::Store,
-    workers: kv::Store,
-    health: kv::Store,
 }
 
 /// Runs a worker until `stop` completes, then gives its leases back
@@ -230,46 +224,6 @@ fn check(config: &BridgeConfig) -> Result<(), BridgeError> {
         ));
     }
     Ok(())
-}
-
-async fn setup(
-    config: &BridgeConfig,
-    jetstream: &jetstream::Context,
-) -> Result<Buckets, BridgeError> {
-    let bucket = |name: String, max_age: Duration| kv::Config {
-        bucket: name,
-        history: 1,
-        max_age,
-        storage: jetstream::stream::StorageType::File,
-        ..kv::Config::default()
-    };
-    let leases = jetstream
-        .create_key_value(bucket(config.leases_bucket(), config.lease_ttl))
-        .await
-        .map_err(BridgeError::nats)?;
-    let workers = jetstream
-        .create_key_value(bucket(config.workers_bucket(), config.lease_ttl))
-        .await
-        .map_err(BridgeError::nats)?;
-    let health = jetstream
-        .create_key_value(bucket(config.health_bucket(), config.lease_ttl * 3))
-        .await
-        .map_err(BridgeError::nats)?;
-    jetstream
-        .get_or_create_stream(jetstream::stream::Config {
-            name: config.events_stream(),
-            subjects: vec![format!("ami.{}.events.>", config.cluster)],
-            duplicate_window: config.duplicate_window,
-            storage: jetstream::stream::StorageType::File,
-            ..jetstream::stream::Config::default()
-        })
-        .await
-        .map_err(BridgeError::nats)?;
-    Ok(Buckets {
-        leases,
-        workers,
-        health,
-    })
 }
 
 /// NATS calls to take or renew leases that one round keeps in flight at
