@@ -162,12 +162,25 @@ impl Frame {
         self.len() == 0
     }
 
-    fn span(&self, index: usize) -> Span {
+    pub(crate) fn span(&self, index: usize) -> Span {
         let at = self.table_at as usize + index * SPAN_BYTES;
         Span::read_from(&self.storage[at..at + SPAN_BYTES])
     }
 
-    fn key_bytes(&self, span: Span) -> &[u8] {
+    /// Every header's span, in wire order (one pass over the table, no
+    /// index arithmetic per header).
+    pub(crate) fn spans(&self) -> impl Iterator<Item = Span> + '_ {
+        self.storage[self.table_at as usize..]
+            .chunks_exact(SPAN_BYTES)
+            .map(Span::read_from)
+    }
+
+    /// The bytes every span points into (the table excluded).
+    pub(crate) fn text_bytes(&self) -> &[u8] {
+        &self.storage[..self.table_at as usize]
+    }
+
+    pub(crate) fn key_bytes(&self, span: Span) -> &[u8] {
         &self.storage[span.key_start as usize..span.key_end as usize]
     }
 
@@ -177,15 +190,8 @@ impl Frame {
         std::str::from_utf8(self.key_bytes(span)).unwrap_or_default()
     }
 
-    fn value_of(&self, span: Span) -> Value<'_> {
+    pub(crate) fn value_of(&self, span: Span) -> Value<'_> {
         Value::new(&self.storage[span.value_start as usize..span.value_end as usize])
-    }
-
-    /// The raw key bytes and value of the header at `index` (below
-    /// [`Frame::len`]).
-    pub(crate) fn raw_header(&self, index: usize) -> (&[u8], Value<'_>) {
-        let span = self.span(index);
-        (self.key_bytes(span), self.value_of(span))
     }
 
     /// The header at `index` in wire order, if there is one.

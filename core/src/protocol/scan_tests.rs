@@ -63,7 +63,7 @@ fn keys_are_lowered_up_to_their_first_paren_and_nothing_else_changes() {
         let lowered = paren.map_or(end, |at| start + at);
         expected[start..lowered].make_ascii_lowercase();
         let frame = assemble(FrameKind::Event, &content, &[span], None, None);
-        let (key, _) = frame.raw_header(0);
+        let key = frame.key_bytes(frame.span(0));
         frame.heap_size() == content.len() + 16
             && key == &expected[start..end]
             && frame.storage_prefix(content.len()) == &expected[..]

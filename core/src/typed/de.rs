@@ -18,12 +18,21 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
 
+use super::field_match::{Matches, names_bytes};
 use crate::protocol::{Frame, Value};
 
 /// Why a frame does not fit a type: the header, its value (escaped), and
 /// what went wrong.
+///
+/// One pointer wide: every step of a read returns a `Result` with this
+/// error, and a small one is returned in registers where a wide one would
+/// be copied through memory at each step (a fifth of a read's cost).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
+pub struct ParseError(Box<Details>);
+
+/// What a [`ParseError`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     header: Option<String>,
     value: Option<String>,
     message: String,
@@ -33,35 +42,35 @@ impl ParseError {
     /// The header (as the type's field names it) the error is about.
     #[must_use]
     pub fn header(&self) -> Option<&str> {
-        self.header.as_deref()
+        self.0.header.as_deref()
     }
 
     /// The value that did not fit, escaped.
     #[must_use]
     pub fn value(&self) -> Option<&str> {
-        self.value.as_deref()
+        self.0.value.as_deref()
     }
 
     /// What went wrong.
     #[must_use]
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     fn about(header: &str, value: Value<'_>, message: impl fmt::Display) -> Self {
-        Self {
+        Self(Box::new(Details {
             header: Some(header.to_owned()),
             value: Some(value.as_bytes().escape_ascii().to_string()),
             message: message.to_string(),
-        }
+        }))
     }
 
     /// Names the header (and value) of an error raised without them (by
     /// the type's own visitor).
     fn in_header(mut self, header: &str, value: Option<Value<'_>>) -> Self {
-        if self.header.is_none() {
-            self.header = Some(header.to_owned());
-            self.value = value.map(|value| value.as_bytes().escape_ascii().to_string());
+        if self.0.header.is_none() {
+            self.0.header = Some(header.to_owned());
+            self.0.value = value.map(|value| value.as_bytes().escape_ascii().to_string());
         }
         self
     }
@@ -69,12 +78,12 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.header, &self.value) {
+        match (&self.0.header, &self.0.value) {
             (Some(header), Some(value)) => {
-                write!(f, "header {header} = \"{value}\": {}", self.message)
+                write!(f, "header {header} = \"{value}\": {}", self.0.message)
             }
-            (Some(header), None) => write!(f, "header {header}: {}", self.message),
-            _ => f.write_str(&self.message),
+            (Some(header), None) => write!(f, "header {header}: {}", self.0.message),
+            _ => f.write_str(&self.0.message),
         }
     }
 }
@@ -83,11 +92,11 @@ impl std::error::Error for ParseError {}
 
 impl de::Error for ParseError {
     fn custom<T: fmt::Display>(message: T) -> Self {
-        Self {
+        Self(Box::new(Details {
             header: None,
             value: None,
             message: message.to_string(),
-        }
+        }))
     }
 }
 
@@ -133,30 +142,6 @@ fn names(key: &str, field: &str) -> bool {
     names_bytes(key.as_bytes(), field)
 }
 
-/// [`names`] for a key's raw bytes.
-fn names_bytes(key: &[u8], field: &str) -> bool {
-    let field = field.as_bytes();
-    let (mut in_key, mut in_field) = (0, 0);
-    loop {
-        while key.get(in_key) == Some(&b'_') {
-            in_key += 1;
-        }
-        while field.get(in_field) == Some(&b'_') {
-            in_field += 1;
-        }
-        // The key ends at its `(` suffix.
-        let next = key.get(in_key).filter(|&&byte| byte != b'(');
-        match (next, field.get(in_field)) {
-            (None, None) => return true,
-            (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => {
-                in_key += 1;
-                in_field += 1;
-            }
-            _ => return false,
-        }
-    }
-}
-
 /// The whole frame, as a struct or a map.
 struct FrameDeserializer<'de> {
     frame: &'de Frame,
@@ -185,10 +170,10 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
     ) -> Result<V::Value, ParseError> {
         let matches = Matches::new(self.frame, fields);
         visitor.visit_map(Fields {
-            frame: self.frame,
             names: fields,
             matches: &matches,
             index: 0,
+            first: 0,
         })
     }
 
@@ -199,151 +184,14 @@ impl<'de> de::Deserializer<'de> for FrameDeserializer<'de> {
     }
 }
 
-/// Most headers and fields [`Matches`] works out at once; a frame or type
-/// with more is matched header by header.
-const MATCHED: usize = 64;
-
-/// Which headers each field names, worked out once per read: each key is
-/// compared with the fields from just after the last field found (types
-/// declare fields in about the order servers write headers, so the first
-/// probe is usually the match), a probe rejected on its first significant
-/// byte before [`names`] compares the rest. Without it every read of a
-/// field would scan every header, each comparison a normalisation of its
-/// own.
-struct Matches {
-    /// Per header (up to [`MATCHED`]): 1 + the field it names, 0 for none.
-    field_of: [u8; MATCHED],
-    /// Per field: 1 + its first header, 0 for none.
-    first_of: [u8; MATCHED],
-    /// Whether the tables hold the answers (frame and type small enough).
-    complete: bool,
-}
-
-impl Matches {
-    fn new(frame: &Frame, fields: &[&str]) -> Self {
-        let mut matches = Self {
-            field_of: [0; MATCHED],
-            first_of: [0; MATCHED],
-            complete: frame.len() < MATCHED && fields.len() < MATCHED,
-        };
-        if !matches.complete {
-            return matches;
-        }
-        let candidates = Candidates::new(fields);
-        let mut after = 0;
-        for index in 0..frame.len() {
-            let (key, _) = frame.raw_header(index);
-            if let Some(found) = candidates.find(fields, key, after) {
-                after = found + 1;
-                // Both below `MATCHED` (64): they fit in a byte.
-                matches.field_of[index] = u8::try_from(found + 1).unwrap_or(0);
-                if matches.first_of[found] == 0 {
-                    matches.first_of[found] = u8::try_from(index + 1).unwrap_or(0);
-                }
-            }
-        }
-        matches
-    }
-
-    /// The first value of field `field` (at `position` among the type's
-    /// fields), if any header names it.
-    fn first<'de>(&self, frame: &'de Frame, field: &str, position: usize) -> Option<Value<'de>> {
-        if self.complete {
-            let index = usize::from(self.first_of[position]).checked_sub(1)?;
-            return Some(frame.raw_header(index).1);
-        }
-        frame
-            .raw_headers()
-            .find(|(key, _)| names_bytes(key.as_bytes(), field))
-            .map(|(_, value)| value)
-    }
-
-    /// Whether header `index` (with raw key `key`) names field `field` (at
-    /// `position` among the type's fields).
-    fn names(&self, index: usize, key: &[u8], field: &str, position: usize) -> bool {
-        if self.complete {
-            usize::from(self.field_of[index]) == position + 1
-        } else {
-            names_bytes(key, field)
-        }
-    }
-}
-
-/// The type's fields grouped by the first byte of their name as [`names`]
-/// compares it (folded into 32 buckets; a collision only costs a
-/// comparison): a key is compared only with the fields that can match it,
-/// so a header the type does not declare costs one table read.
-struct Candidates {
-    /// Per bucket, a bit per field (fewer than [`MATCHED`]: 64).
-    by_first: [u64; 32],
-    /// Fields whose name normalises to nothing (or to a `(` suffix).
-    without_first: u64,
-}
-
-impl Candidates {
-    fn new(fields: &[&str]) -> Self {
-        let mut candidates = Self {
-            by_first: [0; 32],
-            without_first: 0,
-        };
-        for (position, field) in fields.iter().enumerate() {
-            let bit = 1 << position;
-            match first_significant(field.as_bytes()) {
-                Some(first) => candidates.by_first[usize::from(first & 31)] |= bit,
-                None => candidates.without_first |= bit,
-            }
-        }
-        candidates
-    }
-
-    /// The field `key` names, searching from field `start` round to just
-    /// before it.
-    fn find(&self, fields: &[&str], key: &[u8], start: usize) -> Option<usize> {
-        let all = match first_significant(key) {
-            Some(first) => self.by_first[usize::from(first & 31)],
-            None => self.without_first,
-        };
-        let from_start = u64::MAX << start;
-        for mut bits in [all & from_start, all & !from_start] {
-            while bits != 0 {
-                let position = bits.trailing_zeros() as usize;
-                if same_name(key, fields[position]) {
-                    return Some(position);
-                }
-                bits &= bits - 1;
-            }
-        }
-        None
-    }
-}
-
-/// The first byte of a name as [`names`] compares it (underscores skipped,
-/// ASCII case folded); `None` for a name that is empty so, or that starts
-/// with its `(` suffix.
-fn first_significant(name: &[u8]) -> Option<u8> {
-    name.iter()
-        .find(|&&byte| byte != b'_')
-        .filter(|&&byte| byte != b'(')
-        .map(u8::to_ascii_lowercase)
-}
-
-/// [`names_bytes`], with the common case first: the same bytes but for
-/// ASCII case (a plain loop the compiler unrolls). A field that holds a `(`
-/// never names a key, which is read only up to its own.
-fn same_name(key: &[u8], field: &str) -> bool {
-    if key.len() == field.len() && key.eq_ignore_ascii_case(field.as_bytes()) {
-        return !field.as_bytes().contains(&b'(');
-    }
-    names_bytes(key, field)
-}
-
 /// A struct's declared fields, each with the headers it names.
 struct Fields<'m, 'de> {
-    frame: &'de Frame,
     names: &'static [&'static str],
-    matches: &'m Matches,
+    matches: &'m Matches<'de>,
     /// The next field to look at; the current one is just before it.
     index: usize,
+    /// The current field's first header.
+    first: usize,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_, 'de> {
@@ -358,7 +206,8 @@ impl<'de> MapAccess<'de> for Fields<'_, 'de> {
             self.index += 1;
             // An absent field is left to serde: `None`, a default, or
             // "missing field".
-            if self.matches.first(self.frame, field, position).is_some() {
+            if let Some(first) = self.matches.first(field, position) {
+                self.first = first;
                 return seed.deserialize(field.into_deserializer()).map(Some);
             }
         }
@@ -371,21 +220,14 @@ impl<'de> MapAccess<'de> for Fields<'_, 'de> {
     ) -> Result<V::Value, ParseError> {
         let position = self.index - 1;
         let field = self.names[position];
-        let values = self.values(field, position);
-        let first = self.matches.first(self.frame, field, position);
-        seed.deserialize(values)
-            .map_err(|error| error.in_header(field, first))
-    }
-}
-
-impl<'m, 'de> Fields<'m, 'de> {
-    const fn values(&self, field: &'static str, position: usize) -> Values<'m, 'de> {
-        Values {
-            frame: self.frame,
+        let values = Values {
+            matches: self.matches,
             field,
             position,
-            matches: self.matches,
-        }
+            first: self.first,
+        };
+        seed.deserialize(values)
+            .map_err(|error| error.in_header(field, Some(values.first().value)))
     }
 }
 
@@ -403,34 +245,35 @@ macro_rules! to_first_value {
 /// Every value of the headers one field names.
 #[derive(Clone, Copy)]
 struct Values<'m, 'de> {
-    frame: &'de Frame,
+    /// Which header names which field.
+    matches: &'m Matches<'de>,
     field: &'static str,
     /// The field's place among the type's fields.
     position: usize,
-    /// Which header names which field.
-    matches: &'m Matches,
+    /// Its first header.
+    first: usize,
 }
 
 impl<'de> Values<'_, 'de> {
-    fn iter(self) -> impl Iterator<Item = Value<'de>> {
-        self.frame
-            .raw_headers()
-            .enumerate()
-            .filter(move |&(index, (key, _))| {
-                self.matches
-                    .names(index, key.as_bytes(), self.field, self.position)
-            })
-            .map(|(_, (_, value))| value)
+    fn iter(self) -> impl Iterator<Item = ValueDeserializer<'de>> {
+        self.matches
+            .all(self.field, self.position)
+            .map(move |index| self.at(index))
     }
 
-    fn first(self) -> ValueDeserializer<'de> {
+    #[inline]
+    fn at(self, index: usize) -> ValueDeserializer<'de> {
+        let (value, text) = self.matches.value(index);
         ValueDeserializer {
-            value: self
-                .matches
-                .first(self.frame, self.field, self.position)
-                .unwrap_or(Value::new(b"")),
+            value,
+            text,
             header: self.field,
         }
+    }
+
+    #[inline]
+    fn first(self) -> ValueDeserializer<'de> {
+        self.at(self.first)
     }
 }
 
@@ -442,17 +285,14 @@ impl<'de> de::Deserializer<'de> for Values<'_, 'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
-        let header = self.field;
         visitor.visit_seq(Each {
-            values: self
-                .iter()
-                .map(move |value| ValueDeserializer { value, header }),
+            values: self.iter(),
         })
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
         visitor.visit_map(Assignments {
-            values: self.iter(),
+            values: self.iter().map(|value| value.value),
             header: self.field,
             value: None,
         })
@@ -536,6 +376,7 @@ impl<'de, I: Iterator<Item = Value<'de>>> MapAccess<'de> for Assignments<'de, I>
         self.value = Some(Value::new(&bytes[(equals + 1).min(bytes.len())..]));
         let name = ValueDeserializer {
             value: Value::new(&bytes[..equals]),
+            text: None,
             header: self.header,
         };
         seed.deserialize(name).map(Some)
@@ -547,6 +388,7 @@ impl<'de, I: Iterator<Item = Value<'de>>> MapAccess<'de> for Assignments<'de, I>
     ) -> Result<V::Value, ParseError> {
         seed.deserialize(ValueDeserializer {
             value: self.value.take().unwrap_or(Value::new(b"")),
+            text: None,
             header: self.header,
         })
     }
@@ -580,22 +422,32 @@ impl<'de> MapAccess<'de> for EveryHeader<'de> {
         seed: V,
     ) -> Result<V::Value, ParseError> {
         let (key, value) = self.value.take().unwrap_or(("", Value::new(b"")));
-        seed.deserialize(ValueDeserializer { value, header: "" })
-            .map_err(|error| error.in_header(key, Some(value)))
+        seed.deserialize(ValueDeserializer {
+            value,
+            text: None,
+            header: "",
+        })
+        .map_err(|error| error.in_header(key, Some(value)))
     }
 }
 
 /// One header value.
 struct ValueDeserializer<'de> {
     value: Value<'de>,
+    /// The value as text, when it was validated with its whole frame.
+    text: Option<&'de str>,
     header: &'static str,
 }
 
 impl<'de> ValueDeserializer<'de> {
     fn text(&self) -> Result<&'de str, ParseError> {
-        self.value
-            .to_str()
-            .map_err(|_| ParseError::about(self.header, self.value, "not UTF-8"))
+        match self.text {
+            Some(text) => Ok(text),
+            None => self
+                .value
+                .to_str()
+                .map_err(|_| ParseError::about(self.header, self.value, "not UTF-8")),
+        }
     }
 
     fn number<T: std::str::FromStr>(&self) -> Result<T, ParseError>
@@ -624,7 +476,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
     type Error = ParseError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
-        match self.value.to_str() {
+        match self.text() {
             Ok(text) => visitor.visit_borrowed_str(text),
             Err(_) => visitor.visit_borrowed_bytes(self.value.as_bytes()),
         }
@@ -729,7 +581,3 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
         ignored_any
     }
 }
-
-#[cfg(test)]
-#[path = "de_match_tests.rs"]
-mod match_tests;

@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod de;
 pub mod events;
+mod field_match;
 pub mod ser;
 mod values;
 pub mod write;

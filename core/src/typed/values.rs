@@ -228,7 +228,12 @@ impl<'de> Visitor<'de> for LossyVisitor {
     }
 
     fn visit_borrowed_bytes<E: de::Error>(self, bytes: &'de [u8]) -> Result<Self::Value, E> {
-        Ok(Some(String::from_utf8_lossy(bytes)))
+        // Text first: validating is cheaper than walking it in chunks, and
+        // almost every value is text.
+        Ok(Some(match std::str::from_utf8(bytes) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(bytes),
+        }))
     }
 
     fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Self::Value, E> {
