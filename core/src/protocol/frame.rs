@@ -58,6 +58,7 @@ impl Span {
         out
     }
 
+    #[inline]
     fn read_from(table: &[u8]) -> Self {
         let word = |at: usize| {
             let mut bytes = [0u8; 4];
@@ -162,6 +163,7 @@ impl Frame {
         self.len() == 0
     }
 
+    #[inline]
     pub(crate) fn span(&self, index: usize) -> Span {
         let at = self.table_at as usize + index * SPAN_BYTES;
         Span::read_from(&self.storage[at..at + SPAN_BYTES])
@@ -169,6 +171,7 @@ impl Frame {
 
     /// Every header's span, in wire order (one pass over the table, no
     /// index arithmetic per header).
+    #[inline]
     pub(crate) fn spans(&self) -> impl Iterator<Item = Span> + '_ {
         self.storage[self.table_at as usize..]
             .chunks_exact(SPAN_BYTES)
@@ -176,10 +179,12 @@ impl Frame {
     }
 
     /// The bytes every span points into (the table excluded).
+    #[inline]
     pub(crate) fn text_bytes(&self) -> &[u8] {
         &self.storage[..self.table_at as usize]
     }
 
+    #[inline]
     pub(crate) fn key_bytes(&self, span: Span) -> &[u8] {
         &self.storage[span.key_start as usize..span.key_end as usize]
     }
@@ -190,6 +195,7 @@ impl Frame {
         std::str::from_utf8(self.key_bytes(span)).unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn value_of(&self, span: Span) -> Value<'_> {
         Value::new(&self.storage[span.value_start as usize..span.value_end as usize])
     }

@@ -166,19 +166,29 @@ pub(super) struct Candidates {
 }
 
 impl Candidates {
+    /// The table of `fields` (the first [`MATCHED`] of them).
+    #[cfg(test)]
     pub(super) fn new(fields: &[&str]) -> Self {
-        let mut candidates = Self {
+        let mut candidates = Self::empty();
+        candidates.fill(fields);
+        candidates
+    }
+
+    const fn empty() -> Self {
+        Self {
             by_first: [0; 32],
             without_first: 0,
-        };
+        }
+    }
+
+    fn fill(&mut self, fields: &[&str]) {
         for (position, field) in fields.iter().enumerate().take(MATCHED) {
             let bit = 1 << position;
             match first_significant(field.as_bytes()) {
-                Some(first) => candidates.by_first[usize::from(first & 31)] |= bit,
-                None => candidates.without_first |= bit,
+                Some(first) => self.by_first[usize::from(first & 31)] |= bit,
+                None => self.without_first |= bit,
             }
         }
-        candidates
     }
 
     /// The first of `fields` (fewer than [`MATCHED`]), from `start` round
@@ -236,16 +246,22 @@ impl<'de> Matches<'de> {
         if !matches.complete {
             return matches;
         }
-        // Built at the first key the expected field does not match.
-        let mut candidates = None;
+        // Filled at the first key the expected field does not match (in
+        // place: moving it into an `Option` copied its 264 bytes).
+        let mut candidates = Candidates::empty();
+        let mut filled = false;
         let mut next = 0;
         for (index, span) in frame.spans().enumerate() {
             let key = frame.key_bytes(span);
             let found = match fields.get(next) {
                 Some(field) if lowercase_key_is(key, field.as_bytes()) => Some(next),
-                _ => candidates
-                    .get_or_insert_with(|| Candidates::new(fields))
-                    .find(fields, key, next),
+                _ => {
+                    if !filled {
+                        candidates.fill(fields);
+                        filled = true;
+                    }
+                    candidates.find(fields, key, next)
+                }
             };
             if let Some(found) = found {
                 next = found + 1;
