@@ -41,17 +41,6 @@ pub(super) fn names_bytes(key: &[u8], field: &str) -> bool {
     }
 }
 
-/// [`names_bytes`], with the common case first: the same bytes but for
-/// ASCII case, compared eight at a time ([`same_folded`]).
-fn same_name(key: &[u8], field: &str) -> bool {
-    if key.len() == field.len()
-        && let Some(same) = same_folded(key, field.as_bytes())
-    {
-        return same;
-    }
-    names_bytes(key, field)
-}
-
 /// Whether `key` (as frames hold keys: lowercase up to a `(`) is `field`
 /// but for the field's ASCII case: the cheap check of the field a key is
 /// expected to name. It never says yes wrongly; it says no for a key with
@@ -111,37 +100,6 @@ const fn fold_lanes(word: u64) -> u64 {
 const fn has_paren(word: u64) -> bool {
     let zeroed = word ^ (0x28 * LANES);
     zeroed.wrapping_sub(LANES) & !zeroed & (0x80 * LANES) != 0
-}
-
-/// For a key and a field of one length: `Some(true)` when they are the
-/// same bytes but for ASCII case and the field holds no `(` (a field that
-/// does never names a key, which is read only up to its own), `Some(false)`
-/// when they differ in a byte other than an underscore, `None` when only
-/// the underscore-skipping comparison can tell.
-fn same_folded(key: &[u8], field: &[u8]) -> Option<bool> {
-    let same_lanes =
-        |key: u64, field: u64| fold_lanes(key) == fold_lanes(field) && !has_paren(field);
-    let length = key.len().min(field.len());
-    let same = if length < 8 {
-        same_lanes(lanes(key), lanes(field))
-    } else {
-        // Whole words, then the last eight bytes when the length is not a
-        // multiple of eight (overlapping the last whole word).
-        key.chunks_exact(8)
-            .zip(field.chunks_exact(8))
-            .all(|(key, field)| same_lanes(lanes(key), lanes(field)))
-            && (length.is_multiple_of(8)
-                || same_lanes(lanes(&key[length - 8..]), lanes(&field[length - 8..])))
-    };
-    if same {
-        return Some(true);
-    }
-    // Unequal: only underscores can still make them name each other.
-    if key.contains(&b'_') || field.contains(&b'_') {
-        None
-    } else {
-        Some(false)
-    }
 }
 
 /// The first byte of a name as [`names_bytes`] compares it (underscores
@@ -204,7 +162,7 @@ impl Candidates {
         for mut bits in [all & from_start, all & !from_start] {
             while bits != 0 {
                 let position = bits.trailing_zeros() as usize;
-                if same_name(key, fields[position]) {
+                if names_bytes(key, fields[position]) {
                     return Some(position);
                 }
                 bits &= bits - 1;
