@@ -8,13 +8,18 @@
 //! progress can be refused ("subjects overlap with an existing stream",
 //! error 10065): the other stream already claims the subjects but is
 //! not yet there to compare with. That refusal is transient, so a
-//! create is tried again after a short pause; a create that is refused
-//! for good (a bucket made with other settings) still fails the start,
-//! after the last attempt, with JetStream's own words.
+//! create JetStream refused is tried again after a short pause; a create
+//! that is refused for good (a bucket made with other settings) still
+//! fails the start, after the last attempt, with JetStream's own words.
+//! Anything else (no answer in time, JetStream not enabled, a bad name)
+//! fails it at once: waiting would not change it.
 
 use std::future::Future;
 use std::time::Duration;
 
+use async_nats::jetstream::context::{
+    CreateKeyValueError, CreateKeyValueErrorKind, CreateStreamError, CreateStreamErrorKind,
+};
 use async_nats::jetstream::{self, kv};
 
 use crate::BridgeConfig;
@@ -51,13 +56,23 @@ pub(crate) async fn setup(
         ..kv::Config::default()
     };
     let lease_ttl = config.lease_ttl;
-    let leases =
-        attempt(|| jetstream.create_key_value(bucket(config.leases_bucket(), lease_ttl))).await?;
-    let workers =
-        attempt(|| jetstream.create_key_value(bucket(config.workers_bucket(), lease_ttl))).await?;
-    let health =
-        attempt(|| jetstream.create_key_value(bucket(config.health_bucket(), lease_ttl * 3)))
-            .await?;
+    let refused =
+        |error: &CreateKeyValueError| error.kind() == CreateKeyValueErrorKind::BucketCreate;
+    let leases = attempt(
+        || jetstream.create_key_value(bucket(config.leases_bucket(), lease_ttl)),
+        refused,
+    )
+    .await?;
+    let workers = attempt(
+        || jetstream.create_key_value(bucket(config.workers_bucket(), lease_ttl)),
+        refused,
+    )
+    .await?;
+    let health = attempt(
+        || jetstream.create_key_value(bucket(config.health_bucket(), lease_ttl * 3)),
+        refused,
+    )
+    .await?;
     let events = jetstream::stream::Config {
         name: config.events_stream(),
         subjects: vec![format!("ami.{}.events.>", config.cluster)],
@@ -65,7 +80,11 @@ pub(crate) async fn setup(
         storage: jetstream::stream::StorageType::File,
         ..jetstream::stream::Config::default()
     };
-    attempt(|| jetstream.get_or_create_stream(events.clone())).await?;
+    attempt(
+        || jetstream.get_or_create_stream(events.clone()),
+        |error: &CreateStreamError| matches!(error.kind(), CreateStreamErrorKind::JetStream(_)),
+    )
+    .await?;
     Ok(Buckets {
         leases,
         workers,
@@ -73,9 +92,13 @@ pub(crate) async fn setup(
     })
 }
 
-/// Runs `create` until it succeeds or [`CREATE_ATTEMPTS`] have been
-/// refused, pausing between attempts; the last refusal is the error.
-async fn attempt<T, E, F>(mut create: impl FnMut() -> F) -> Result<T, BridgeError>
+/// Runs `create` until it succeeds, fails in a way `refused` does not
+/// call a refusal, or [`CREATE_ATTEMPTS`] have been refused, pausing
+/// between attempts; the last error is the error.
+async fn attempt<T, E, F>(
+    mut create: impl FnMut() -> F,
+    refused: impl Fn(&E) -> bool,
+) -> Result<T, BridgeError>
 where
     F: Future<Output = Result<T, E>>,
     E: std::fmt::Display,
@@ -84,12 +107,13 @@ where
     for _ in 1..CREATE_ATTEMPTS {
         match create().await {
             Ok(made) => return Ok(made),
-            Err(error) => {
+            Err(error) if refused(&error) => {
                 log::debug!(
                     target: "apn_ami::bridge",
                     "create refused, trying again in {pause:?}: {error}"
                 );
             }
+            Err(error) => return Err(BridgeError::nats(error)),
         }
         tokio::time::sleep(pause).await;
         pause += CREATE_PAUSE;
@@ -140,6 +164,33 @@ mod tests {
                 let started = start.await.expect("the start task");
                 assert_eq!(started, Ok(()), "cluster {cluster}");
             }
+        }
+    }
+
+    /// A refusal is tried again, up to the limit; any other failure (no
+    /// answer in time, say) ends the start at once. On tokio's paused
+    /// clock: the pauses cost no real time.
+    #[tokio::test(start_paused = true)]
+    async fn only_refusals_are_tried_again() {
+        for (refusal, expected_calls) in [(false, 1), (true, CREATE_ATTEMPTS)] {
+            let calls = std::cell::Cell::new(0);
+            let started = tokio::time::Instant::now();
+            let result: Result<(), BridgeError> = attempt(
+                || {
+                    calls.set(calls.get() + 1);
+                    std::future::ready(Err::<(), _>("no answer"))
+                },
+                |_: &&str| refusal,
+            )
+            .await;
+            assert_eq!(result, Err(BridgeError::Nats("no answer".to_owned())));
+            assert_eq!(calls.get(), expected_calls, "refusal: {refusal}");
+            let paused = if refusal {
+                Duration::from_millis(750)
+            } else {
+                Duration::ZERO
+            };
+            assert_eq!(started.elapsed(), paused, "refusal: {refusal}");
         }
     }
 
