@@ -56,34 +56,24 @@ fn lowercase_key_is(key: &[u8], field: &[u8]) -> bool {
             .zip(field)
             .all(|(&key, &field)| field != b'(' && field.to_ascii_lowercase() == key);
     }
-    let same = |key: &[u8], field: &[u8]| {
-        let field = lanes(field);
-        lanes(key) == fold_lanes(field) && !has_paren(field)
+    let same = |key: &[u8; 8], field: &[u8; 8]| {
+        let field = u64::from_le_bytes(*field);
+        u64::from_le_bytes(*key) == fold_lanes(field) && !has_paren(field)
     };
     // Whole words, then the last eight bytes when the length is not a
     // multiple of eight (overlapping the last whole word).
-    let last = key.len() - 8;
-    key.chunks_exact(8)
-        .zip(field.chunks_exact(8))
-        .all(|(key, field)| same(key, field))
-        && (key.len().is_multiple_of(8) || same(&key[last..], &field[last..]))
+    let (keys, _) = key.as_chunks::<8>();
+    let (fields, _) = field.as_chunks::<8>();
+    keys.iter().zip(fields).all(|(key, field)| same(key, field))
+        && (key.len().is_multiple_of(8)
+            || matches!(
+                (key.last_chunk::<8>(), field.last_chunk::<8>()),
+                (Some(key), Some(field)) if same(key, field)
+            ))
 }
 
 /// A byte in each lane of a `u64`.
 const LANES: u64 = 0x0101_0101_0101_0101;
-
-/// `bytes` (at most 8) as the lanes of a `u64`, zeros after them.
-fn lanes(bytes: &[u8]) -> u64 {
-    match <[u8; 8]>::try_from(bytes) {
-        Ok(word) => u64::from_le_bytes(word),
-        // A plain loop: a copy of a length unknown here would call
-        // `memcpy`, which costs more than these few bytes.
-        Err(_) => bytes
-            .iter()
-            .rev()
-            .fold(0, |word, &byte| (word << 8) | u64::from(byte)),
-    }
-}
 
 /// Each ASCII capital in `word`'s lanes made small; other bytes kept.
 const fn fold_lanes(word: u64) -> u64 {
