@@ -8,7 +8,7 @@
 //! nothing).
 
 use apn_ami_core::protocol::{Frame, Parser, ParserConfig};
-use apn_ami_core::typed::events::{Event, Hangup};
+use apn_ami_core::typed::events::{Event, Hangup, TypedEvent};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 #[path = "../tests/support/mixed_stream.rs"]
@@ -52,6 +52,14 @@ fn typed(c: &mut Criterion) {
                 .count()
         });
     });
+    group.bench_function("read the mix's frames as typed events by parse", |b| {
+        b.iter(|| {
+            frames
+                .iter()
+                .filter(|frame| !matches!(Event::from_frame_by_parse(frame), Event::Unknown(_)))
+                .count()
+        });
+    });
     group.finish();
 
     let hangup_bytes: Vec<u8> = {
@@ -73,6 +81,9 @@ fn typed(c: &mut Criterion) {
         });
     });
     group.bench_function("read the frame as a borrowing Hangup", |b| {
+        b.iter(|| Hangup::from_frame(&hangup).map(|event| event.cause));
+    });
+    group.bench_function("read the frame as a borrowing Hangup by parse", |b| {
         b.iter(|| hangup.parse::<Hangup<'_>>().map(|event| event.cause));
     });
     group.finish();

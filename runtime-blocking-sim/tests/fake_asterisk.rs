@@ -319,7 +319,9 @@ fn generated_calls_and_list_items_read_as_typed_events() {
     let mut typed = 0;
     let mut names = Vec::new();
     for frame in &frames {
-        match Event::from_frame(frame) {
+        let event = Event::from_frame(frame);
+        assert_eq!(event, Event::from_frame_by_parse(frame), "{frame:?}");
+        match event {
             Event::Invalid { error, .. } => panic!("{error}: {frame:?}"),
             Event::Unknown(frame) => names.push(frame.first_value().to_string()),
             _ => typed += 1,

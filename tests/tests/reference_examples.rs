@@ -375,7 +375,16 @@ fn every_catalogue_event_in_the_transcripts_reads_typed() {
             if frame.get("event").is_none() {
                 continue;
             }
-            match Event::from_frame(&frame) {
+            let event = Event::from_frame(&frame);
+            // The catalogue's own reader reads a real server's events as
+            // the general reader does.
+            assert_eq!(
+                event,
+                Event::from_frame_by_parse(&frame),
+                "{}",
+                transcript.name
+            );
+            match event {
                 Event::Invalid { error, .. } => {
                     panic!("{}: {error}", transcript.name)
                 }

@@ -59,17 +59,13 @@ impl Span {
     }
 
     #[inline]
-    fn read_from(table: &[u8]) -> Self {
-        let word = |at: usize| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&table[at..at + 4]);
-            u32::from_le_bytes(bytes)
-        };
+    fn read_from(table: &[u8; SPAN_BYTES]) -> Self {
+        let (words, _) = table.as_chunks::<4>();
         Self {
-            key_start: word(0),
-            key_end: word(4),
-            value_start: word(8),
-            value_end: word(12),
+            key_start: u32::from_le_bytes(words[0]),
+            key_end: u32::from_le_bytes(words[1]),
+            value_start: u32::from_le_bytes(words[2]),
+            value_end: u32::from_le_bytes(words[3]),
         }
     }
 }
@@ -165,23 +161,46 @@ impl Frame {
 
     #[inline]
     pub(crate) fn span(&self, index: usize) -> Span {
-        let at = self.table_at as usize + index * SPAN_BYTES;
-        Span::read_from(&self.storage[at..at + SPAN_BYTES])
+        Span::read_from(&self.span_table()[index])
     }
 
     /// Every header's span, in wire order (one pass over the table, no
     /// index arithmetic per header).
     #[inline]
     pub(crate) fn spans(&self) -> impl Iterator<Item = Span> + '_ {
-        self.storage[self.table_at as usize..]
-            .chunks_exact(SPAN_BYTES)
-            .map(Span::read_from)
+        self.span_table().iter().map(Span::read_from)
+    }
+
+    /// The span table, a whole array per span (so reading one checks no
+    /// bounds).
+    #[inline]
+    fn span_table(&self) -> &[[u8; SPAN_BYTES]] {
+        self.storage[self.table_at as usize..].as_chunks().0
     }
 
     /// The bytes every span points into (the table excluded).
     #[inline]
     pub(crate) fn text_bytes(&self) -> &[u8] {
         &self.storage[..self.table_at as usize]
+    }
+
+    /// The eight bytes from the start of `span`'s key and the eight that
+    /// end at its end, whatever else they cover (the key's line before
+    /// or after it, the span table behind the text); zeros where they
+    /// would leave the storage.
+    #[inline]
+    pub(crate) fn key_words(&self, span: Span) -> ([u8; 8], [u8; 8]) {
+        let word_at = |at: usize| {
+            self.storage
+                .get(at..)
+                .and_then(|rest| rest.first_chunk().copied())
+                .unwrap_or_default()
+        };
+        let end = span.key_end as usize;
+        (
+            word_at(span.key_start as usize),
+            end.checked_sub(8).map(word_at).unwrap_or_default(),
+        )
     }
 
     #[inline]

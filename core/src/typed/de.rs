@@ -432,7 +432,7 @@ impl<'de> MapAccess<'de> for EveryHeader<'de> {
 }
 
 /// One header value.
-struct ValueDeserializer<'de> {
+pub(super) struct ValueDeserializer<'de> {
     value: Value<'de>,
     /// The value as text, when it was validated with its whole frame.
     text: Option<&'de str>,
@@ -440,6 +440,20 @@ struct ValueDeserializer<'de> {
 }
 
 impl<'de> ValueDeserializer<'de> {
+    /// `value` of the header `header` (a field's name, for errors), with
+    /// its text when its frame was validated as UTF-8.
+    pub(super) const fn new(
+        value: Value<'de>,
+        text: Option<&'de str>,
+        header: &'static str,
+    ) -> Self {
+        Self {
+            value,
+            text,
+            header,
+        }
+    }
+
     fn text(&self) -> Result<&'de str, ParseError> {
         match self.text {
             Some(text) => Ok(text),

@@ -258,15 +258,31 @@ impl<'de> Matches<'de> {
     /// Header `index`'s value, with its text when the frame is UTF-8.
     #[inline]
     pub(super) fn value(&self, index: usize) -> (Value<'de>, Option<&'de str>) {
-        let span = self.frame.span(index);
-        let text = self
-            .text
-            .get_or_init(|| std::str::from_utf8(self.frame.text_bytes()).ok())
-            .and_then(|text| text.get(span.value_start as usize..span.value_end as usize));
-        match text {
-            Some(text) => (Value::new(text.as_bytes()), Some(text)),
-            None => (self.frame.value_of(span), None),
-        }
+        let text = self.text.get_or_init(|| frame_text(self.frame));
+        value_at(self.frame, *text, index)
+    }
+}
+
+/// The frame's text (all its keys and values), when it is all UTF-8.
+/// Validated sixteen or thirty-two bytes at a time (`simdutf8`): a
+/// typed read validates its whole frame once, and byte by byte that cost
+/// about a tenth of the read.
+pub(super) fn frame_text(frame: &Frame) -> Option<&str> {
+    simdutf8::basic::from_utf8(frame.text_bytes()).ok()
+}
+
+/// Header `index`'s value, with its text sliced from `text` (the frame's
+/// text, when it is all UTF-8).
+#[inline]
+pub(super) fn value_at<'de>(
+    frame: &'de Frame,
+    text: Option<&'de str>,
+    index: usize,
+) -> (Value<'de>, Option<&'de str>) {
+    let span = frame.span(index);
+    match text.and_then(|text| text.get(span.value_start as usize..span.value_end as usize)) {
+        Some(text) => (Value::new(text.as_bytes()), Some(text)),
+        None => (frame.value_of(span), None),
     }
 }
 

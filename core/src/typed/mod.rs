@@ -9,6 +9,7 @@
 //!   [`Action`](crate::protocol::Action) or an event's bytes ([`mod@write`]).
 
 pub mod actions;
+mod catalogue_read;
 pub mod de;
 pub mod events;
 mod field_match;

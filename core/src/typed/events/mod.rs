@@ -49,13 +49,30 @@ pub use system::*;
 
 use serde::{Deserialize, Serialize};
 
-use super::ParseError;
+use super::{ParseError, catalogue_read};
 use crate::protocol::Frame;
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod reader_tests;
 
 /// A typed event: its name on the wire.
 pub trait TypedEvent<'a>: Serialize + Deserialize<'a> {
     /// The `Event:` value.
     const NAME: &'static str;
+
+    /// `frame` read as this event: the same as
+    /// [`Frame::parse`](crate::protocol::Frame::parse), which it is by
+    /// default. The catalogue's types read their own way, several times
+    /// faster (their header names are known when they are compiled), and
+    /// fall back on `parse` for what only it decides.
+    ///
+    /// # Errors
+    /// [`ParseError`] naming the header and value that did not fit, or the
+    /// field that is missing.
+    fn from_frame(frame: &'a Frame) -> Result<Self, ParseError> {
+        frame.parse()
+    }
 }
 
 /// Declares a catalogue event: a struct with the given fields, plus the
@@ -81,7 +98,74 @@ macro_rules! event {
 
         impl<'a> $crate::typed::events::TypedEvent<'a> for $name<'a> {
             const NAME: &'static str = $wire;
+
+            fn from_frame(frame: &'a $crate::protocol::Frame) -> Result<Self, $crate::typed::ParseError> {
+                match Self::read_known(frame) {
+                    Ok(event) => Ok(event),
+                    Err($crate::typed::catalogue_read::Undecided) => frame.parse(),
+                }
+            }
         }
+
+        impl<'a> $name<'a> {
+            /// The catalogue reader's read of `frame`, field by field in
+            /// declared order.
+            #[inline]
+            pub(crate) fn read_known(
+                frame: &'a $crate::protocol::Frame,
+            ) -> Result<Self, $crate::typed::catalogue_read::Undecided> {
+                const FIELDS: $crate::typed::catalogue_read::Fields = $crate::typed::events::event!(@fields { $($fields)* });
+                let mut reader = $crate::typed::catalogue_read::CatalogueReader::new(frame, &FIELDS)?;
+                $crate::typed::events::event!(@build reader { $($fields)* })
+            }
+        }
+    };
+    // The keys of a struct's fields, in their order.
+    (@fields { $( $(#[$($attr:tt)*])* pub $field:ident : $kind:ty, )* }) => {
+        $crate::typed::catalogue_read::Fields::new(&[
+            $($crate::typed::events::event!(@key $field [$($($attr)*)*]),)*
+        ])
+    };
+    // The struct, each field read in its turn.
+    (@build $reader:ident { $( $(#[$($attr:tt)*])* pub $field:ident : $kind:ty, )* }) => {
+        Ok(Self {
+            $($field: $crate::typed::events::event!(@value $reader [$($($attr)*)*])?,)*
+        })
+    };
+    // A field's key: its serde `rename`, or else its own name.
+    (@key $field:ident []) => {
+        $crate::typed::catalogue_read::Key::of(stringify!($field))
+    };
+    (@key $field:ident [serde ($($inner:tt)*) $($rest:tt)*]) => {
+        $crate::typed::events::event!(@key $field [$($inner)* $($rest)*])
+    };
+    (@key $field:ident [rename = $wire:literal $($rest:tt)*]) => {
+        $crate::typed::catalogue_read::Key::of($wire)
+    };
+    (@key $field:ident [$skip:tt $($rest:tt)*]) => {
+        $crate::typed::events::event!(@key $field [$($rest)*])
+    };
+    // A field's value, read as its serde attributes say.
+    (@value $reader:ident []) => {
+        $reader.field()
+    };
+    (@value $reader:ident [serde ($($inner:tt)*) $($rest:tt)*]) => {
+        $crate::typed::events::event!(@value $reader [$($inner)* $($rest)*])
+    };
+    (@value $reader:ident [deserialize_with = "crate::typed::lossy" $($rest:tt)*]) => {
+        $reader.lossy_field()
+    };
+    (@value $reader:ident [deserialize_with $($rest:tt)*]) => {
+        compile_error!("the catalogue reader knows only `lossy` as a deserialize_with")
+    };
+    (@value $reader:ident [flatten $($rest:tt)*]) => {
+        compile_error!("the catalogue reader has no flatten")
+    };
+    (@value $reader:ident [alias $($rest:tt)*]) => {
+        compile_error!("the catalogue reader has no alias")
+    };
+    (@value $reader:ident [$skip:tt $($rest:tt)*]) => {
+        $crate::typed::events::event!(@value $reader [$($rest)*])
     };
     (@parts [$($meta:tt)*] $name:ident $wire:literal [channel $($rest:ident)*] { $($fields:tt)* }) => {
         $crate::typed::events::event!(@parts [$($meta)*] $name $wire [$($rest)*] {
@@ -349,6 +433,15 @@ macro_rules! catalogue {
             /// The event in `frame`, typed if the catalogue has it.
             #[must_use]
             pub fn from_frame(frame: &'a Frame) -> Self {
+                Self::read_known(frame)
+                    .unwrap_or_else(|catalogue_read::Undecided| Self::from_frame_by_parse(frame))
+            }
+
+            /// The same as [`Event::from_frame`], read by the general
+            /// reader ([`Frame::parse`]) alone: slower, and what the
+            /// catalogue's own reader is checked against.
+            #[must_use]
+            pub fn from_frame_by_parse(frame: &'a Frame) -> Self {
                 let name = frame.first_value();
                 let name = name.as_bytes();
                 $(
@@ -362,6 +455,31 @@ macro_rules! catalogue {
                     }
                 )*
                 Self::Unknown(frame)
+            }
+
+            /// The event in `frame` as the catalogue's own reader reads
+            /// it, or [`Undecided`](catalogue_read::Undecided) when only
+            /// the general reader can.
+            pub(crate) fn read_known(frame: &'a Frame) -> Result<Self, catalogue_read::Undecided> {
+                let name = frame.first_value();
+                let name = name.as_bytes();
+                $(
+                    if name.eq_ignore_ascii_case(<$variant<'a> as TypedEvent<'a>>::NAME.as_bytes())
+                        $(|| name.eq_ignore_ascii_case($alias.as_bytes()))*
+                    {
+                        return $variant::read_known(frame).map(Self::$variant);
+                    }
+                )*
+                Ok(Self::Unknown(frame))
+            }
+
+            /// Every catalogue event's name and its fields' serde names.
+            #[cfg(test)]
+            pub(crate) fn catalogue() -> Vec<(&'static str, &'static [&'static str])> {
+                vec![$((
+                    <$variant<'static> as TypedEvent<'static>>::NAME,
+                    reader_tests::fields_of::<$variant<'static>>(),
+                )),*]
             }
 
             /// The event's name as the catalogue spells it, or as the frame

@@ -1,0 +1,452 @@
+//! The catalogue's own reader: how [`Event::from_frame`] reads a frame
+//! into a catalogue type without serde's per-read field matching.
+//!
+//! The general reader ([`Frame::parse`]) learns a type's field names at
+//! each read and compares every header with them ignoring case and
+//! underscores. A catalogue type's names are known when it is compiled, so
+//! the `event!` macro stores each already as a frame key reads when it
+//! names the field ([`Key`]: lowercase, no underscores), and a header is
+//! matched with one byte comparison. Each value is then read by the same
+//! value deserializer the general reader uses, so both read a value the
+//! same way.
+//!
+//! The reader never decides what it cannot decide exactly as the general
+//! reader would: a key with an underscore or a `(` suffix that names no
+//! field exactly, a frame of 255 headers or more, a missing header or a
+//! value that does not fit all give `None`, and the caller then reads the
+//! frame with [`Frame::parse`] (which also words the error). A test reads
+//! every kind of frame both ways and compares.
+//!
+//! [`Event::from_frame`]: super::events::Event::from_frame
+//! [`Frame::parse`]: crate::protocol::Frame::parse
+
+use std::borrow::Cow;
+
+use serde::de::{self, Deserialize, Visitor};
+use serde::forward_to_deserialize_any;
+
+use super::de::{ParseError, ValueDeserializer};
+use super::field_match::{frame_text, value_at};
+use super::{ChannelState, HangupCause};
+use crate::protocol::{Frame, Value};
+
+/// A byte in each lane of a `u64`.
+const LANES: u64 = 0x0101_0101_0101_0101;
+/// Longest field name a [`Key`] holds.
+const KEY_MAX: usize = 32;
+/// Most fields a catalogue type has for this reader.
+const FIELDS_MAX: usize = 64;
+/// Frames with this many headers or more go to the general reader (a
+/// header's place is kept in a byte).
+const HEADERS_MAX: usize = 255;
+
+/// A field's name as a frame's key reads when it names the field: ASCII
+/// lowercase, underscores left out (`CallerIDNum` and `caller_id_num`
+/// are both `calleridnum`). Held as its length and its first and last
+/// eight bytes ([`Words`]), which compare in three instructions, and all
+/// its bytes for a name longer than sixteen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    words: Words,
+    bytes: [u8; KEY_MAX],
+}
+
+/// A key's length, its first eight bytes and its last eight (zeros past
+/// the end of a shorter key): all of a key of up to sixteen bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Words {
+    len: usize,
+    head: u64,
+    tail: u64,
+}
+
+impl Words {
+    /// One of 64 bits, picked by the key's length and first bytes.
+    #[inline]
+    const fn bit(self) -> u64 {
+        let mixed = (self.head ^ self.len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        1 << (mixed >> 58)
+    }
+
+    const fn of(key: &[u8]) -> Self {
+        let mut head = [0; 8];
+        let mut tail = [0; 8];
+        let mut at = 0;
+        while at < key.len() && at < 8 {
+            head[at] = key[at];
+            at += 1;
+        }
+        if key.len() >= 8 {
+            let mut at = 0;
+            while at < 8 {
+                tail[at] = key[key.len() - 8 + at];
+                at += 1;
+            }
+        }
+        Self {
+            len: key.len(),
+            head: u64::from_le_bytes(head),
+            tail: u64::from_le_bytes(tail),
+        }
+    }
+
+    /// The same as [`Words::of`] from whole-word loads: `head` is the
+    /// eight bytes from the key's start and `tail` the eight that end at
+    /// its end, whatever else they cover. Without branches: a key's
+    /// length varies from header to header, and a branch on it was
+    /// mispredicted often enough to cost a sixth of a read.
+    #[inline]
+    fn read(len: usize, head: [u8; 8], tail: [u8; 8]) -> Self {
+        let short = len < 8;
+        // `len` bytes of the head kept when it is short; all when not.
+        let shift = 64 - 8 * u32::try_from(len.min(8)).unwrap_or(8);
+        Self {
+            len,
+            head: u64::from_le_bytes(head) & u64::MAX.checked_shr(shift).unwrap_or(0),
+            tail: if short { 0 } else { u64::from_le_bytes(tail) },
+        }
+    }
+
+    /// Whether two keys' words are the same, in one branch.
+    #[inline]
+    const fn same(self, other: Self) -> bool {
+        ((self.len ^ other.len) as u64 | (self.head ^ other.head) | (self.tail ^ other.tail)) == 0
+    }
+
+    /// Whether the key has an underscore or a `(`: then it may name a
+    /// field once they are left out, which only the general reader decides.
+    #[inline]
+    fn has_underscore_or_paren(self, key: &[u8]) -> bool {
+        const fn has(word: u64, byte: u8) -> bool {
+            let zeroed = word ^ (byte as u64 * LANES);
+            zeroed.wrapping_sub(LANES) & !zeroed & (0x80 * LANES) != 0
+        }
+        if self.len > 16 {
+            return key.iter().any(|&byte| byte == b'_' || byte == b'(');
+        }
+        // Within sixteen bytes the two words hold every byte of the key,
+        // and zeros (neither byte) past it.
+        has(self.head, b'_') || has(self.head, b'(') || has(self.tail, b'_') || has(self.tail, b'(')
+    }
+}
+
+impl Key {
+    /// The key of a field named `name` (a serde name, or a Rust field name
+    /// with or without its `r#`). Evaluated when the crate is compiled: a
+    /// name too long, or with a `(`, fails the build.
+    pub(crate) const fn of(name: &str) -> Self {
+        let name = name.as_bytes();
+        let mut at = if name.len() > 2 && name[0] == b'r' && name[1] == b'#' {
+            2
+        } else {
+            0
+        };
+        let mut bytes = [0; KEY_MAX];
+        let mut len = 0;
+        while at < name.len() {
+            let byte = name[at];
+            assert!(byte != b'(', "a catalogue field name has no ( suffix");
+            if byte != b'_' {
+                assert!(len < KEY_MAX, "a catalogue field name is too long");
+                bytes[len] = byte.to_ascii_lowercase();
+                len += 1;
+            }
+            at += 1;
+        }
+        let (key, _) = bytes.split_at(len);
+        Self {
+            words: Words::of(key),
+            bytes,
+        }
+    }
+
+    /// Whether a frame's key (lowercase up to any `(`), whose [`Words`]
+    /// are `words`, is this one.
+    #[inline]
+    fn is(&self, key: &[u8], words: Words) -> bool {
+        self.words.same(words) && (words.len <= 16 || key == &self.bytes[..words.len])
+    }
+}
+
+/// A catalogue type's field keys, in declared order, with a filter that
+/// turns away most keys that name none of them in one test (a header the
+/// type does not declare would otherwise be compared with every field).
+pub(crate) struct Fields {
+    keys: &'static [Key],
+    /// A bit per key, from its length and first bytes ([`Words::bit`]).
+    filter: u64,
+}
+
+impl Fields {
+    /// The fields with these keys. Evaluated when the crate is compiled.
+    pub(crate) const fn new(keys: &'static [Key]) -> Self {
+        let mut filter = 0;
+        let mut at = 0;
+        while at < keys.len() {
+            filter |= keys[at].words.bit();
+            at += 1;
+        }
+        Self { keys, filter }
+    }
+}
+
+/// A frame being read into one catalogue type, field by field in the
+/// type's declared order.
+pub(crate) struct CatalogueReader<'a> {
+    frame: &'a Frame,
+    /// Per field: 1 + its first header, 0 for none.
+    first_of: [u8; FIELDS_MAX],
+    /// The next field to read.
+    next: usize,
+    /// The frame's text when it is all UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> CatalogueReader<'a> {
+    /// Matches `frame`'s headers with `fields`; [`Undecided`] when the
+    /// general reader must decide.
+    pub(crate) fn new(frame: &'a Frame, fields: &Fields) -> Result<Self, Undecided> {
+        let keys = fields.keys;
+        if keys.len() > FIELDS_MAX || frame.len() >= HEADERS_MAX {
+            return Err(Undecided);
+        }
+        let mut first_of = [0; FIELDS_MAX];
+        // Types declare fields in about the order servers write headers,
+        // so the field after the last one matched is tried first.
+        let mut expected = 0;
+        for (index, span) in frame.spans().enumerate() {
+            let key = frame.key_bytes(span);
+            let (head, tail) = frame.key_words(span);
+            let words = Words::read(key.len(), head, tail);
+            let field = if keys.get(expected).is_some_and(|field| field.is(key, words)) {
+                expected
+            } else if let Some(field) = (words.bit() & fields.filter != 0)
+                .then(|| keys.iter().position(|field| field.is(key, words)))
+                .flatten()
+            {
+                field
+            } else if words.has_underscore_or_paren(key) {
+                // It may name a field once its underscores or suffix are
+                // left out.
+                return Err(Undecided);
+            } else {
+                continue;
+            };
+            expected = field + 1;
+            if first_of[field] == 0 {
+                // Below `HEADERS_MAX`: it fits.
+                first_of[field] = u8::try_from(index + 1).map_err(|_| Undecided)?;
+            }
+        }
+        Ok(Self {
+            frame,
+            first_of,
+            next: 0,
+            text: frame_text(frame),
+        })
+    }
+
+    /// The next field's value; [`Undecided`] when it does not fit, or is
+    /// missing and not optional.
+    #[inline]
+    pub(crate) fn field<T: FieldValue<'a>>(&mut self) -> Result<T, Undecided> {
+        match self.next_header() {
+            Some(index) => {
+                let (value, text) = value_at(self.frame, self.text, index);
+                T::present(value, text)
+            }
+            None => T::absent(),
+        }
+        .ok_or(Undecided)
+    }
+
+    /// The next field's value read as [`lossy`](super::lossy) reads it.
+    pub(crate) fn lossy_field(&mut self) -> Result<Option<Cow<'a, str>>, Undecided> {
+        let Some(index) = self.next_header() else {
+            return Ok(None);
+        };
+        match value_at(self.frame, self.text, index) {
+            (value, _) if value.is_empty() => Ok(None),
+            (_, Some(text)) => Ok(Some(Cow::Borrowed(text))),
+            (value, None) => super::lossy(through_serde(value, None)).map_err(|_| Undecided),
+        }
+    }
+
+    fn next_header(&mut self) -> Option<usize> {
+        let first = self.first_of.get(self.next).copied().unwrap_or(0);
+        self.next += 1;
+        usize::from(first).checked_sub(1)
+    }
+}
+
+/// A frame the catalogue reader leaves to the general reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Undecided;
+
+/// A value for serde's reading, as the general reader reads it.
+fn through_serde<'a>(value: Value<'a>, text: Option<&'a str>) -> ValueDeserializer<'a> {
+    // The header's name only words errors, and an error sends the frame
+    // to the general reader, which words its own.
+    ValueDeserializer::new(value, text, "")
+}
+
+/// A type a catalogue field has, read as the general reader reads it:
+/// text directly, everything else through the general reader's own value
+/// deserializer.
+pub(crate) trait FieldValue<'a>: Sized {
+    /// From a header's value (and its text, when its frame is UTF-8).
+    // `text` is the frame's text whatever `Self` is, even `Option<&str>`.
+    #[allow(clippy::use_self)]
+    fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self>;
+    /// For a field no header names.
+    fn absent() -> Option<Self>;
+}
+
+impl<'a> FieldValue<'a> for &'a str {
+    #[inline]
+    fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self> {
+        text.or_else(|| value.to_str().ok())
+    }
+
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+impl<'a> FieldValue<'a> for Option<&'a str> {
+    /// An empty value is `None`, as for any `Option`.
+    #[inline]
+    #[allow(clippy::use_self)] // as in the trait
+    fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self> {
+        if value.is_empty() {
+            return Some(None);
+        }
+        <&str>::present(value, text).map(Some)
+    }
+
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+
+/// Field types read through serde.
+macro_rules! through_serde {
+    ($($kind:ty),* $(,)?) => {
+        $(
+            impl<'a> FieldValue<'a> for $kind {
+                fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self> {
+                    Deserialize::deserialize(through_serde(value, text)).ok()
+                }
+
+                fn absent() -> Option<Self> {
+                    Deserialize::deserialize(Absent).ok()
+                }
+            }
+        )*
+    };
+}
+
+through_serde! {
+    bool, u32, u64, HangupCause,
+    Option<bool>, Option<u32>, Option<u64>, Option<f64>,
+    Option<ChannelState>, Option<HangupCause>,
+}
+
+/// A field whose header is absent: `None` for an `Option`, an error for
+/// anything else.
+struct Absent;
+
+impl<'de> de::Deserializer<'de> for Absent {
+    type Error = ParseError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, ParseError> {
+        Err(de::Error::custom("missing"))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ParseError> {
+        visitor.visit_none()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple map struct
+        tuple_struct enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Key, Words};
+
+    /// A key's words as read from a frame: with other bytes around it.
+    fn words(key: &[u8]) -> Words {
+        let mut line = b"Event: Hangup\r\n".to_vec();
+        line.extend_from_slice(key);
+        let end = line.len();
+        line.extend_from_slice(b": value\r\n");
+        let head = line[end - key.len()..]
+            .first_chunk()
+            .copied()
+            .unwrap_or_default();
+        let tail = line[..end].last_chunk().copied().unwrap_or_default();
+        let read = Words::read(key.len(), head, tail);
+        assert_eq!(read, Words::of(key), "{}", key.escape_ascii());
+        read
+    }
+
+    #[test]
+    fn underscores_and_parens_are_seen_anywhere_in_a_key() {
+        for key in [
+            &b"_"[..],
+            b"chan(",
+            b"caller_idnum",
+            b"callerid_num",
+            b"abcdefghijklmno_",
+            b"abcdefghijklmnopq_",
+            b"chanvariable(pjsip/1)",
+        ] {
+            assert!(
+                words(key).has_underscore_or_paren(key),
+                "{}",
+                key.escape_ascii()
+            );
+        }
+        for key in [
+            &b"channel"[..],
+            b"channelstatedesc",
+            b"destconnectedlinename",
+            b"cause-txt",
+        ] {
+            assert!(
+                !words(key).has_underscore_or_paren(key),
+                "{}",
+                key.escape_ascii()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_are_names_lowercased_without_underscores_or_raw_prefix() {
+        for (name, key) in [
+            ("CallerIDNum", &b"calleridnum"[..]),
+            ("caller_id_num", b"calleridnum"),
+            ("Cause-txt", b"cause-txt"),
+            ("r#type", b"type"),
+            ("r", b"r"),
+            ("_", b""),
+        ] {
+            let made = Key::of(name);
+            assert!(made.is(key, words(key)), "{name}");
+            assert!(!made.is(b"x", words(b"x")), "{name}");
+        }
+        let long = Key::of("DestConnectedLineName");
+        let key = b"destconnectedlinename";
+        assert!(long.is(key, words(key)));
+        // Same length, same first and last eight bytes, not the same key.
+        let other = b"destconnectXdlinename";
+        assert!(!long.is(other, words(other)));
+        for key in [&b"channel_"[..], b"chann", b"channelstatedesc", b""] {
+            assert!(!Key::of("Channel").is(key, words(key)));
+        }
+    }
+}
