@@ -12,8 +12,8 @@
 //!
 //! The reader never decides what it cannot decide exactly as the general
 //! reader would: a key with an underscore or a `(` suffix that names no
-//! field exactly, a frame of 255 headers or more, a missing header or a
-//! value that does not fit all give `None`, and the caller then reads the
+//! field exactly, a missing header or a value that does not fit all give
+//! [`Undecided`], and the caller then reads the
 //! frame with [`Frame::parse`] (which also words the error). A test reads
 //! every kind of frame both ways and compares.
 //!
@@ -26,7 +26,7 @@ use serde::de::{self, Deserialize, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::de::{ParseError, ValueDeserializer};
-use super::field_match::{frame_text, value_at};
+use super::field_match::frame_text;
 use super::{ChannelState, HangupCause};
 use crate::protocol::{Frame, Value};
 
@@ -36,9 +36,6 @@ const LANES: u64 = 0x0101_0101_0101_0101;
 const KEY_MAX: usize = 32;
 /// Most fields a catalogue type has for this reader.
 const FIELDS_MAX: usize = 64;
-/// Frames with this many headers or more go to the general reader (a
-/// header's place is kept in a byte).
-const HEADERS_MAX: usize = 255;
 
 /// A field's name as a frame's key reads when it names the field: ASCII
 /// lowercase, underscores left out (`CallerIDNum` and `caller_id_num`
@@ -61,11 +58,13 @@ struct Words {
 }
 
 impl Words {
-    /// One of 64 bits, picked by the key's length and first bytes.
+    /// The key's first slot in a [`Fields`] table, from all its words.
     #[inline]
-    const fn bit(self) -> u64 {
-        let mixed = (self.head ^ self.len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        1 << (mixed >> 58)
+    const fn slot(self) -> usize {
+        let mixed = (self.head ^ self.tail.rotate_left(29) ^ self.len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // The top bits of the product, which every input bit reaches.
+        (mixed >> (64 - SLOT_BITS)) as usize
     }
 
     const fn of(key: &[u8]) -> Self {
@@ -168,25 +167,63 @@ impl Key {
     }
 }
 
-/// A catalogue type's field keys, in declared order, with a filter that
-/// turns away most keys that name none of them in one test (a header the
-/// type does not declare would otherwise be compared with every field).
+/// Bits of a [`Words::slot`].
+const SLOT_BITS: u32 = 7;
+/// Slots in a [`Fields`] table: twice the most fields, so a search for a
+/// key no field has ends at an empty slot after a probe or two.
+const SLOTS: usize = 1 << SLOT_BITS;
+
+/// A catalogue type's field keys, in declared order, and a hash table of
+/// them: a header the type does not declare costs a probe or two, not a
+/// comparison with every field.
 pub(crate) struct Fields {
     keys: &'static [Key],
-    /// A bit per key, from its length and first bytes ([`Words::bit`]).
-    filter: u64,
+    /// Per slot, 1 + the field whose key is there; 0 for an empty slot.
+    /// Open addressing: a key is at its [`Words::slot`] or after it.
+    slots: [u8; SLOTS],
 }
 
 impl Fields {
-    /// The fields with these keys. Evaluated when the crate is compiled.
+    /// The fields with these keys. Evaluated when the crate is compiled:
+    /// more than [`FIELDS_MAX`] fields, or two with the same key, fail
+    /// the build (a key then names one field, as in the general reader).
     pub(crate) const fn new(keys: &'static [Key]) -> Self {
-        let mut filter = 0;
-        let mut at = 0;
-        while at < keys.len() {
-            filter |= keys[at].words.bit();
-            at += 1;
+        assert!(
+            keys.len() <= FIELDS_MAX,
+            "too many fields for the catalogue reader"
+        );
+        let mut slots = [0; SLOTS];
+        let mut field = 0;
+        while field < keys.len() {
+            let words = keys[field].words;
+            let mut at = words.slot();
+            while slots[at] != 0 {
+                assert!(
+                    !keys[slots[at] as usize - 1].words.same(words),
+                    "two fields with one key"
+                );
+                at = (at + 1) % SLOTS;
+            }
+            // Below `FIELDS_MAX` (64), checked above: it fits.
+            #[allow(clippy::cast_possible_truncation)]
+            let place = field as u8 + 1;
+            slots[at] = place;
+            field += 1;
         }
-        Self { keys, filter }
+        Self { keys, slots }
+    }
+
+    /// The field whose key is `key` (with words `words`), if any.
+    #[inline]
+    fn find(&self, key: &[u8], words: Words) -> Option<usize> {
+        let mut at = words.slot();
+        loop {
+            let field = usize::from(*self.slots.get(at)?).checked_sub(1)?;
+            if self.keys.get(field)?.is(key, words) {
+                return Some(field);
+            }
+            at = (at + 1) % SLOTS;
+        }
     }
 }
 
@@ -194,8 +231,10 @@ impl Fields {
 /// type's declared order.
 pub(crate) struct CatalogueReader<'a> {
     frame: &'a Frame,
-    /// Per field: 1 + its first header, 0 for none.
-    first_of: [u8; FIELDS_MAX],
+    /// Per field: where its first header's value starts and ends in the
+    /// frame's text; a start of 0 for none (no value starts there: a
+    /// header's key and colon come first).
+    values: [(u32, u32); FIELDS_MAX],
     /// The next field to read.
     next: usize,
     /// The frame's text when it is all UTF-8.
@@ -203,27 +242,34 @@ pub(crate) struct CatalogueReader<'a> {
 }
 
 impl<'a> CatalogueReader<'a> {
-    /// Matches `frame`'s headers with `fields`; [`Undecided`] when the
-    /// general reader must decide.
-    pub(crate) fn new(frame: &'a Frame, fields: &Fields) -> Result<Self, Undecided> {
-        let keys = fields.keys;
-        if keys.len() > FIELDS_MAX || frame.len() >= HEADERS_MAX {
-            return Err(Undecided);
+    /// A reader of `frame`, which [`CatalogueReader::match_fields`] then
+    /// fills. Built where it is used and filled there: a reader is half a
+    /// kilobyte, and returning one filled copied it.
+    pub(crate) fn new(frame: &'a Frame) -> Self {
+        Self {
+            frame,
+            values: [(0, 0); FIELDS_MAX],
+            next: 0,
+            text: None,
         }
-        let mut first_of = [0; FIELDS_MAX];
+    }
+
+    /// Matches the frame's headers with `fields`; [`Undecided`] when the
+    /// general reader must decide.
+    pub(crate) fn match_fields(&mut self, fields: &Fields) -> Result<(), Undecided> {
+        let keys = fields.keys;
+        let frame = self.frame;
+        let values = &mut self.values;
         // Types declare fields in about the order servers write headers,
         // so the field after the last one matched is tried first.
         let mut expected = 0;
-        for (index, span) in frame.spans().enumerate() {
+        for span in frame.spans() {
             let key = frame.key_bytes(span);
             let (head, tail) = frame.key_words(span);
             let words = Words::read(key.len(), head, tail);
             let field = if keys.get(expected).is_some_and(|field| field.is(key, words)) {
                 expected
-            } else if let Some(field) = (words.bit() & fields.filter != 0)
-                .then(|| keys.iter().position(|field| field.is(key, words)))
-                .flatten()
-            {
+            } else if let Some(field) = fields.find(key, words) {
                 field
             } else if words.has_underscore_or_paren(key) {
                 // It may name a field once its underscores or suffix are
@@ -233,28 +279,22 @@ impl<'a> CatalogueReader<'a> {
                 continue;
             };
             expected = field + 1;
-            if first_of[field] == 0 {
-                // Below `HEADERS_MAX`: it fits.
-                first_of[field] = u8::try_from(index + 1).map_err(|_| Undecided)?;
+            if let Some(slot) = values.get_mut(field)
+                && slot.0 == 0
+            {
+                *slot = (span.value_start, span.value_end);
             }
         }
-        Ok(Self {
-            frame,
-            first_of,
-            next: 0,
-            text: frame_text(frame),
-        })
+        self.text = frame_text(frame);
+        Ok(())
     }
 
     /// The next field's value; [`Undecided`] when it does not fit, or is
     /// missing and not optional.
     #[inline]
     pub(crate) fn field<T: FieldValue<'a>>(&mut self) -> Result<T, Undecided> {
-        match self.next_header() {
-            Some(index) => {
-                let (value, text) = value_at(self.frame, self.text, index);
-                T::present(value, text)
-            }
+        match self.next_value() {
+            Some((value, text)) => T::present(value, text),
             None => T::absent(),
         }
         .ok_or(Undecided)
@@ -262,20 +302,29 @@ impl<'a> CatalogueReader<'a> {
 
     /// The next field's value read as [`lossy`](super::lossy) reads it.
     pub(crate) fn lossy_field(&mut self) -> Result<Option<Cow<'a, str>>, Undecided> {
-        let Some(index) = self.next_header() else {
-            return Ok(None);
-        };
-        match value_at(self.frame, self.text, index) {
-            (value, _) if value.is_empty() => Ok(None),
-            (_, Some(text)) => Ok(Some(Cow::Borrowed(text))),
-            (value, None) => super::lossy(through_serde(value, None)).map_err(|_| Undecided),
+        match self.next_value() {
+            None => Ok(None),
+            Some((value, _)) if value.is_empty() => Ok(None),
+            Some((_, Some(text))) => Ok(Some(Cow::Borrowed(text))),
+            Some((value, None)) => super::lossy(through_serde(value, None)).map_err(|_| Undecided),
         }
     }
 
-    fn next_header(&mut self) -> Option<usize> {
-        let first = self.first_of.get(self.next).copied().unwrap_or(0);
+    /// The next field's first value, with its text when the frame is
+    /// UTF-8.
+    #[inline]
+    fn next_value(&mut self) -> Option<(Value<'a>, Option<&'a str>)> {
+        let (start, end) = self.values.get(self.next).copied().unwrap_or_default();
         self.next += 1;
-        usize::from(first).checked_sub(1)
+        if start == 0 {
+            return None;
+        }
+        let (start, end) = (start as usize, end as usize);
+        match self.text.and_then(|text| text.get(start..end)) {
+            Some(text) => Some((Value::new(text.as_bytes()), Some(text))),
+            // A value lies within the frame's text.
+            None => Some((Value::new(&self.frame.text_bytes()[start..end]), None)),
+        }
     }
 }
 

@@ -49,7 +49,9 @@ pub use system::*;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ParseError, catalogue_read};
+use super::ParseError;
+#[cfg(test)]
+use super::catalogue_read;
 use crate::protocol::Frame;
 
 #[cfg(test)]
@@ -100,23 +102,26 @@ macro_rules! event {
             const NAME: &'static str = $wire;
 
             fn from_frame(frame: &'a $crate::protocol::Frame) -> Result<Self, $crate::typed::ParseError> {
-                match Self::read_known(frame) {
-                    Ok(event) => Ok(event),
-                    Err($crate::typed::catalogue_read::Undecided) => frame.parse(),
-                }
+                Self::read_known(frame, || frame.parse())
             }
         }
 
         impl<'a> $name<'a> {
             /// The catalogue reader's read of `frame`, field by field in
-            /// declared order.
+            /// declared order, or `undecided()` when only the general
+            /// reader can tell. The struct is built where the result is
+            /// returned (a result converted from another copied it).
             #[inline]
-            pub(crate) fn read_known(
+            pub(crate) fn read_known<E>(
                 frame: &'a $crate::protocol::Frame,
-            ) -> Result<Self, $crate::typed::catalogue_read::Undecided> {
+                undecided: impl FnOnce() -> Result<Self, E>,
+            ) -> Result<Self, E> {
                 const FIELDS: $crate::typed::catalogue_read::Fields = $crate::typed::events::event!(@fields { $($fields)* });
-                let mut reader = $crate::typed::catalogue_read::CatalogueReader::new(frame, &FIELDS)?;
-                $crate::typed::events::event!(@build reader { $($fields)* })
+                let mut reader = $crate::typed::catalogue_read::CatalogueReader::new(frame);
+                if reader.match_fields(&FIELDS).is_err() {
+                    return undecided();
+                }
+                $crate::typed::events::event!(@build reader undecided { $($fields)* })
             }
         }
     };
@@ -127,9 +132,12 @@ macro_rules! event {
         ])
     };
     // The struct, each field read in its turn.
-    (@build $reader:ident { $( $(#[$($attr:tt)*])* pub $field:ident : $kind:ty, )* }) => {
+    (@build $reader:ident $undecided:ident { $( $(#[$($attr:tt)*])* pub $field:ident : $kind:ty, )* }) => {
         Ok(Self {
-            $($field: $crate::typed::events::event!(@value $reader [$($($attr)*)*])?,)*
+            $($field: match $crate::typed::events::event!(@value $reader [$($($attr)*)*]) {
+                Ok(value) => value,
+                Err($crate::typed::catalogue_read::Undecided) => return $undecided(),
+            },)*
         })
     };
     // A field's key: its serde `rename`, or else its own name.
@@ -433,8 +441,7 @@ macro_rules! catalogue {
             /// The event in `frame`, typed if the catalogue has it.
             #[must_use]
             pub fn from_frame(frame: &'a Frame) -> Self {
-                Self::read_known(frame)
-                    .unwrap_or_else(|catalogue_read::Undecided| Self::from_frame_by_parse(frame))
+                Self::read(frame, false)
             }
 
             /// The same as [`Event::from_frame`], read by the general
@@ -442,13 +449,22 @@ macro_rules! catalogue {
             /// catalogue's own reader is checked against.
             #[must_use]
             pub fn from_frame_by_parse(frame: &'a Frame) -> Self {
+                Self::read(frame, true)
+            }
+
+            fn read(frame: &'a Frame, by_parse: bool) -> Self {
                 let name = frame.first_value();
                 let name = name.as_bytes();
                 $(
                     if name.eq_ignore_ascii_case(<$variant<'a> as TypedEvent<'a>>::NAME.as_bytes())
                         $(|| name.eq_ignore_ascii_case($alias.as_bytes()))*
                     {
-                        return match frame.parse() {
+                        let read = if by_parse {
+                            frame.parse()
+                        } else {
+                            <$variant<'a> as TypedEvent<'a>>::from_frame(frame)
+                        };
+                        return match read {
                             Ok(event) => Self::$variant(event),
                             Err(error) => Self::Invalid { frame, error },
                         };
@@ -460,6 +476,7 @@ macro_rules! catalogue {
             /// The event in `frame` as the catalogue's own reader reads
             /// it, or [`Undecided`](catalogue_read::Undecided) when only
             /// the general reader can.
+            #[cfg(test)]
             pub(crate) fn read_known(frame: &'a Frame) -> Result<Self, catalogue_read::Undecided> {
                 let name = frame.first_value();
                 let name = name.as_bytes();
@@ -467,7 +484,8 @@ macro_rules! catalogue {
                     if name.eq_ignore_ascii_case(<$variant<'a> as TypedEvent<'a>>::NAME.as_bytes())
                         $(|| name.eq_ignore_ascii_case($alias.as_bytes()))*
                     {
-                        return $variant::read_known(frame).map(Self::$variant);
+                        return $variant::read_known(frame, || Err(catalogue_read::Undecided))
+                            .map(Self::$variant);
                     }
                 )*
                 Ok(Self::Unknown(frame))
