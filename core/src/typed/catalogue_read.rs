@@ -163,7 +163,15 @@ impl Key {
     /// are `words`, is this one.
     #[inline]
     fn is(&self, key: &[u8], words: Words) -> bool {
-        self.words.same(words) && (words.len <= 16 || key == &self.bytes[..words.len])
+        self.words.same(words) && (words.len <= 16 || self.middle_is(key))
+    }
+
+    /// The rest of [`Key::is`] for a key longer than sixteen bytes (few
+    /// are): out of line, so the common path keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn middle_is(&self, key: &[u8]) -> bool {
+        self.bytes.get(..key.len()) == Some(key)
     }
 }
 
@@ -378,6 +386,53 @@ impl<'a> FieldValue<'a> for Option<&'a str> {
     }
 }
 
+/// A number as the general reader reads one: its text, trimmed, parsed.
+#[inline]
+fn number<'a, T: std::str::FromStr>(value: Value<'a>, text: Option<&'a str>) -> Option<T> {
+    <&str>::present(value, text)?.trim().parse().ok()
+}
+
+/// Numeric field types, read as the general reader reads them (a newtype
+/// or a state through its number), required and optional.
+macro_rules! numbers {
+    ($($kind:ty => $number:ty: $make:expr),* $(,)?) => {
+        $(
+            impl<'a> FieldValue<'a> for $kind {
+                #[inline]
+                fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self> {
+                    number::<$number>(value, text).map($make)
+                }
+
+                fn absent() -> Option<Self> {
+                    None
+                }
+            }
+
+            impl<'a> FieldValue<'a> for Option<$kind> {
+                /// An empty value is `None`, as for any `Option`.
+                #[inline]
+                fn present(value: Value<'a>, text: Option<&'a str>) -> Option<Self> {
+                    if value.is_empty() {
+                        return Some(None);
+                    }
+                    <$kind>::present(value, text).map(Some)
+                }
+
+                fn absent() -> Option<Self> {
+                    Some(None)
+                }
+            }
+        )*
+    };
+}
+
+numbers! {
+    u32 => u32: |number| number,
+    u64 => u64: |number| number,
+    ChannelState => u32: ChannelState::from_code,
+    HangupCause => u16: HangupCause,
+}
+
 /// Field types read through serde.
 macro_rules! through_serde {
     ($($kind:ty),* $(,)?) => {
@@ -396,9 +451,7 @@ macro_rules! through_serde {
 }
 
 through_serde! {
-    bool, u32, u64, HangupCause,
-    Option<bool>, Option<u32>, Option<u64>, Option<f64>,
-    Option<ChannelState>, Option<HangupCause>,
+    bool, Option<bool>, Option<f64>,
 }
 
 /// A field whose header is absent: `None` for an `Option`, an error for
