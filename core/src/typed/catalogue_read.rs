@@ -30,6 +30,18 @@ use super::field_match::frame_text;
 use super::{ChannelState, HangupCause};
 use crate::protocol::{Frame, Value};
 
+/// Per key length up to eight, the mask that keeps that many bytes of a
+/// little-endian word.
+const HEAD_MASKS: [u64; 9] = {
+    let mut masks = [u64::MAX; 9];
+    let mut len = 0;
+    while len < 8 {
+        masks[len] = (1 << (8 * len)) - 1;
+        len += 1;
+    }
+    masks
+};
+
 /// A byte in each lane of a `u64`.
 const LANES: u64 = 0x0101_0101_0101_0101;
 /// Longest field name a [`Key`] holds.
@@ -96,13 +108,11 @@ impl Words {
     /// mispredicted often enough to cost a sixth of a read.
     #[inline]
     fn read(len: usize, head: [u8; 8], tail: [u8; 8]) -> Self {
-        let short = len < 8;
-        // `len` bytes of the head kept when it is short; all when not.
-        let shift = 64 - 8 * u32::try_from(len.min(8)).unwrap_or(8);
         Self {
             len,
-            head: u64::from_le_bytes(head) & u64::MAX.checked_shr(shift).unwrap_or(0),
-            tail: if short { 0 } else { u64::from_le_bytes(tail) },
+            // `len` bytes of the head kept when it is short; all when not.
+            head: u64::from_le_bytes(head) & HEAD_MASKS[len.min(8)],
+            tail: if len < 8 { 0 } else { u64::from_le_bytes(tail) },
         }
     }
 
