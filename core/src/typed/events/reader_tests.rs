@@ -11,8 +11,27 @@ use serde::de::{self, Deserialize, Visitor};
 use serde::forward_to_deserialize_any;
 
 use super::Event;
-use crate::health::SeededRng;
 use crate::protocol::{Frame, Parser, ParserConfig};
+
+/// A seeded generator (SplitMix64): `typed` may use only the protocol
+/// layer, so not the health layer's.
+struct SeededRng(u64);
+
+impl SeededRng {
+    const fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A value in `0..=bound`.
+    fn up_to(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut mixed = self.0;
+        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        mixed ^= mixed >> 31;
+        bound.checked_add(1).map_or(mixed, |span| mixed % span)
+    }
+}
 
 /// The names serde gives a struct's fields, in declared order.
 pub(super) fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
