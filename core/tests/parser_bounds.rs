@@ -251,6 +251,45 @@ fn push_takes_only_what_fits_and_poll_makes_room() {
 }
 
 #[test]
+fn feeding_copies_only_the_frames_a_read_cuts_not_the_read() {
+    // Reads of 64 KiB that each begin inside a frame: only that frame's
+    // bytes go through the parser's buffer (a step at a time), never the
+    // whole read; everything else is parsed where it lies.
+    let frame = event_of_len(500);
+    let stream = frame.repeat(4 * 1024);
+    let mut parser = Parser::new(no_banner()).unwrap();
+    let mut frames = 0;
+    let mut reads = 0;
+    // Cut 250 bytes into a frame, then every 64 KiB (not a multiple of
+    // 500: every later read begins inside a frame too).
+    let (first, rest) = stream.split_at(250);
+    parser
+        .feed(first, |item| {
+            frames += usize::from(item.as_frame().is_some())
+        })
+        .unwrap();
+    for read in rest.chunks(64 * 1024) {
+        reads += 1;
+        parser
+            .feed(read, |item| {
+                frames += usize::from(item.as_frame().is_some())
+            })
+            .unwrap();
+    }
+    assert_eq!(frames, 4 * 1024);
+    assert_eq!(parser.stats().bytes, stream.len() as u64);
+    // Per read: the start of the cut frame (under 500 bytes) and at most
+    // 1 KiB pushed to finish it.
+    let bound = (reads + 1) * (500 + 1024);
+    assert!(
+        parser.bytes_copied() <= bound as u64,
+        "{} bytes copied for {reads} reads of {} bytes",
+        parser.bytes_copied(),
+        stream.len()
+    );
+}
+
+#[test]
 fn server_role_reads_actions_and_ignores_responses() {
     let config = ParserConfig::server();
     assert_eq!(config.role(), Role::Server);
