@@ -265,14 +265,14 @@ fn feeding_copies_only_the_frames_a_read_cuts_not_the_read() {
     let (first, rest) = stream.split_at(250);
     parser
         .feed(first, |item| {
-            frames += usize::from(item.as_frame().is_some())
+            frames += usize::from(item.as_frame().is_some());
         })
         .unwrap();
     for read in rest.chunks(64 * 1024) {
         reads += 1;
         parser
             .feed(read, |item| {
-                frames += usize::from(item.as_frame().is_some())
+                frames += usize::from(item.as_frame().is_some());
             })
             .unwrap();
     }
