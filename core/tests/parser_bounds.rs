@@ -259,7 +259,7 @@ fn feeding_copies_only_the_frames_a_read_cuts_not_the_read() {
     let stream = frame.repeat(4 * 1024);
     let mut parser = Parser::new(no_banner()).unwrap();
     let mut frames = 0;
-    let mut reads = 0;
+    let mut reads = 0_u64;
     // Cut 250 bytes into a frame, then every 64 KiB (not a multiple of
     // 500: every later read begins inside a frame too).
     let (first, rest) = stream.split_at(250);
@@ -282,7 +282,7 @@ fn feeding_copies_only_the_frames_a_read_cuts_not_the_read() {
     // 1 KiB pushed to finish it.
     let bound = (reads + 1) * (500 + 1024);
     assert!(
-        parser.bytes_copied() <= bound as u64,
+        parser.bytes_copied() <= bound,
         "{} bytes copied for {reads} reads of {} bytes",
         parser.bytes_copied(),
         stream.len()
