@@ -51,6 +51,25 @@ impl<'c> FrameBuilder<'c> {
         self.headers += 1;
     }
 
+    /// The copy of the content, to lowercase keys in place before any
+    /// span is added.
+    pub(crate) fn copy_mut(&mut self) -> &mut [u8] {
+        &mut self.storage[..self.content.len()]
+    }
+
+    /// Adds a header (in wire order) whose key the caller has lowercased.
+    #[inline]
+    pub(crate) fn push_lowered(&mut self, span: Span) {
+        self.storage.extend_from_slice(&span.to_bytes());
+        self.headers += 1;
+    }
+
+    /// Puts back the original bytes of `[start, end)` (a line that is no
+    /// header, lowercased along with the keys).
+    pub(crate) fn restore(&mut self, start: usize, end: usize) {
+        self.storage[start..end].copy_from_slice(&self.content[start..end]);
+    }
+
     /// The frame.
     pub(crate) fn finish(
         self,

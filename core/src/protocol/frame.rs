@@ -19,14 +19,16 @@ pub enum FrameKind {
 }
 
 impl FrameKind {
-    /// The kind whose first-line key is `key` (already lowercase).
+    /// The kind whose first-line key is `key`, in any case.
     pub(crate) fn from_first_key(key: &[u8]) -> Option<Self> {
-        match key {
-            b"response" => Some(Self::Response),
-            b"event" => Some(Self::Event),
-            b"action" => Some(Self::Action),
-            _ => None,
-        }
+        // The length first: one compare rules out most keys.
+        let (name, kind) = match key.len() {
+            8 => (b"response".as_slice(), Self::Response),
+            5 => (b"event".as_slice(), Self::Event),
+            6 => (b"action".as_slice(), Self::Action),
+            _ => return None,
+        };
+        key.eq_ignore_ascii_case(name).then_some(kind)
     }
 }
 

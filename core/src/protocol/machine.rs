@@ -292,24 +292,27 @@ impl Machine {
         };
         let content = &window[..block_end];
         let mut frame = FrameBuilder::new(content, self.masks.line_count(block_end));
+        self.masks.lower_keys(frame.copy_mut());
         let mut action_id = None;
         let mut malformed = 0;
-        self.masks
-            .lines(content, |start, end, header| match header {
-                Some(header) => {
-                    if action_id.is_none() && header.is_action_id(&content[start..]) {
-                        action_id = Some(offset_u32(frame.headers()));
-                    }
-                    frame.push(span_of(
-                        start,
-                        end,
-                        start + header.key_end,
-                        start + header.value_start,
-                    ));
-                }
-                // A malformed line inside a frame: drop the line, keep the frame.
-                None => malformed += 1,
-            });
+        self.masks.lines(content, |start, end, header| {
+            let Some(header) = header else {
+                // A malformed line inside a frame: drop the line, keep
+                // the frame (and the line's bytes as they came).
+                frame.restore(start, end);
+                malformed += 1;
+                return;
+            };
+            if action_id.is_none() && header.is_action_id(&content[start..]) {
+                action_id = Some(offset_u32(frame.headers()));
+            }
+            frame.push_lowered(span_of(
+                start,
+                end,
+                start + header.key_end,
+                start + header.value_start,
+            ));
+        });
         self.stats.protocol_errors += malformed;
         Step::Emit(self.deliver(frame.finish(kind, action_id, None), block_end + 2))
     }
@@ -536,12 +539,6 @@ fn record(
 
 /// The frame kind a first-line key starts, for this role.
 fn start_kind(key: &[u8], role: Role) -> Option<FrameKind> {
-    let mut lower = [0u8; 8];
-    let key = lower.get_mut(..key.len()).map(|lower| {
-        lower.copy_from_slice(key);
-        lower.make_ascii_lowercase();
-        &*lower
-    })?;
     let kind = FrameKind::from_first_key(key)?;
     let allowed = match role {
         Role::Client => kind != FrameKind::Action,

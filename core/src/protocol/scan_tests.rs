@@ -79,7 +79,7 @@ fn crlf_by_bytes(haystack: &[u8], from: usize) -> Option<usize> {
 
 /// Lines made of the bytes that matter, so CR, LF and colons are common.
 fn line_bytes(raw: Vec<u8>) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"\r\n:( AbZz-\x00\x80";
+    const ALPHABET: &[u8] = b"\r\n:( AbZz-\x00\x80\x7f@[";
     raw.into_iter()
         .map(|b| {
             if b % 3 == 0 {
@@ -105,8 +105,9 @@ fn find_crlf_matches_the_definition() {
 type ScannedLine = (usize, usize, Option<(usize, usize)>);
 
 /// A header block's lines as [`HeaderMasks`] reads them, with its masks
-/// built from prefixes `step` bytes apart (as a chunked stream would).
-fn masked_lines(stream: &[u8], step: usize) -> Option<Vec<ScannedLine>> {
+/// built from prefixes `step` bytes apart (as a chunked stream would), and
+/// the block with its keys lowered as the parser copies it.
+fn masked_lines(stream: &[u8], step: usize) -> Option<(Vec<ScannedLine>, Vec<u8>)> {
     let mut masks = HeaderMasks::default();
     let mut shown = 0;
     let end = loop {
@@ -118,11 +119,16 @@ fn masked_lines(stream: &[u8], step: usize) -> Option<Vec<ScannedLine>> {
             return None;
         }
     };
+    let mut copy = stream[..end].to_vec();
+    masks.lower_keys(&mut copy);
     let mut lines = Vec::new();
     masks.lines(&stream[..end], |start, end, header| {
+        if header.is_none() {
+            copy[start..end].copy_from_slice(&stream[start..end]);
+        }
         lines.push((start, end, header.map(|h| (h.key_end, h.value_start))));
     });
-    Some(lines)
+    Some((lines, copy))
 }
 
 #[test]
@@ -135,17 +141,25 @@ fn scanned_headers_match_the_scalar_split() {
         }
         stream.extend_from_slice(b"\r\n");
         // By definition: the block runs to the first blank line, and its
-        // lines are split at each CRLF in turn.
+        // lines are split at each CRLF in turn; a header's key is lowered
+        // up to its first `(`, and nothing else changes.
         let block_end = memchr::memmem::find(&stream, b"\r\n\r\n").map(|at| at + 2);
         let expected = block_end.map(|block_end| {
             let mut expected = Vec::new();
+            let mut lowered = stream[..block_end].to_vec();
             let mut start = 0;
             while start < block_end {
                 let end = crlf_by_bytes(&stream, start).expect("the block ends with CRLF");
-                expected.push((start, end, split_header(&stream[start..end])));
+                let header = split_header(&stream[start..end]);
+                if let Some((key_end, _)) = header {
+                    let key = &mut lowered[start..start + key_end];
+                    let paren = key.iter().position(|&b| b == b'(').unwrap_or(key.len());
+                    key[..paren].make_ascii_lowercase();
+                }
+                expected.push((start, end, header));
                 start = end + 2;
             }
-            expected
+            (expected, lowered)
         });
         let step = usize::from(step % 80) + 1;
         masked_lines(&stream, stream.len()) == expected && masked_lines(&stream, step) == expected
