@@ -1,95 +1,39 @@
-//! A frame's one allocation, built as its lines are read: the header
-//! block's bytes copied once, each key lowercased in the copy as its line is
-//! found (while the bytes are still in cache), each span appended to the
-//! table behind the bytes. No scratch table, no second pass.
+//! A frame's one allocation: the header block's bytes copied once, the
+//! keys lowercased in the copy, the span table behind the bytes.
 
 use wide::u8x16;
 
-use super::blocks::mask_of;
-use super::frame::{Frame, FrameKind, SPAN_BYTES, Span};
+use super::blocks::{HeaderMasks, mask_of};
+use super::frame::{Frame, FrameKind, SPAN_BYTES, Span, offset_u32};
 
 /// Vector width for lowering keys.
 const LANES: usize = 16;
 
-/// Builds one frame: its bytes, then its span table, in one buffer.
-pub(crate) struct FrameBuilder<'c> {
-    content: &'c [u8],
-    storage: Vec<u8>,
-    headers: usize,
+/// A frame from a whole header block `content` and its masks, and how
+/// many of its lines were no header (skipped; their bytes kept as they came).
+///
+/// The bytes are copied once, the keys lowercased in the copy from the
+/// masks, and the span table appended behind them (room is made for every
+/// line, so nothing moves unless a line was skipped).
+pub(crate) fn assemble_block(kind: FrameKind, content: &[u8], masks: &HeaderMasks) -> (Frame, u64) {
+    let table_at = content.len();
+    let mut storage = Vec::with_capacity(table_at + masks.line_count(table_at) * SPAN_BYTES);
+    storage.extend_from_slice(content);
+    masks.lower_keys(&mut storage);
+    let read = masks.read_headers(content, &mut storage);
+    let frame = Frame::from_parts(
+        kind,
+        storage.into_boxed_slice(),
+        offset_u32(table_at),
+        read.action_id,
+        None,
+    );
+    (frame, read.malformed)
 }
 
-impl<'c> FrameBuilder<'c> {
-    /// A frame of `content` with room for `headers_at_most` headers (an
-    /// exact count keeps the buffer from being reallocated at the end).
-    pub(crate) fn new(content: &'c [u8], headers_at_most: usize) -> Self {
-        let mut storage = Vec::with_capacity(content.len() + headers_at_most * SPAN_BYTES);
-        storage.extend_from_slice(content);
-        Self {
-            content,
-            storage,
-            headers: 0,
-        }
-    }
-
-    /// Headers added so far.
-    pub(crate) const fn headers(&self) -> usize {
-        self.headers
-    }
-
-    /// Adds a header (in wire order): lowercases its key in the copy, up
-    /// to its first `(`, and appends its span.
-    #[inline]
-    pub(crate) fn push(&mut self, span: Span) {
-        let copy = &mut self.storage[..self.content.len()];
-        lowercase_key(
-            copy,
-            self.content,
-            span.key_start as usize,
-            span.key_end as usize,
-        );
-        self.storage.extend_from_slice(&span.to_bytes());
-        self.headers += 1;
-    }
-
-    /// The copy of the content, to lowercase keys in place before any
-    /// span is added.
-    pub(crate) fn copy_mut(&mut self) -> &mut [u8] {
-        &mut self.storage[..self.content.len()]
-    }
-
-    /// Adds a header (in wire order) whose key the caller has lowercased.
-    #[inline]
-    pub(crate) fn push_lowered(&mut self, span: Span) {
-        self.storage.extend_from_slice(&span.to_bytes());
-        self.headers += 1;
-    }
-
-    /// Puts back the original bytes of `[start, end)` (a line that is no
-    /// header, lowercased along with the keys).
-    pub(crate) fn restore(&mut self, start: usize, end: usize) {
-        self.storage[start..end].copy_from_slice(&self.content[start..end]);
-    }
-
-    /// The frame.
-    pub(crate) fn finish(
-        self,
-        kind: FrameKind,
-        action_id: Option<u32>,
-        body: Option<(u32, u32)>,
-    ) -> Frame {
-        // The parser caps frames far below 4 GiB, so offsets fit in u32.
-        let table_at = u32::try_from(self.content.len()).unwrap_or(u32::MAX);
-        Frame::from_parts(
-            kind,
-            self.storage.into_boxed_slice(),
-            table_at,
-            action_id,
-            body,
-        )
-    }
-}
-
-/// A frame from its bytes and every header's span.
+/// A frame from its bytes and every header's span (a legacy Command
+/// answer's headers, read line by line): each key lowered in the copy in
+/// turn.
 pub(crate) fn assemble(
     kind: FrameKind,
     content: &[u8],
@@ -97,11 +41,21 @@ pub(crate) fn assemble(
     action_id: Option<u32>,
     body: Option<(u32, u32)>,
 ) -> Frame {
-    let mut builder = FrameBuilder::new(content, spans.len());
-    for &span in spans {
-        builder.push(span);
+    let mut storage = Vec::with_capacity(content.len() + spans.len() * SPAN_BYTES);
+    storage.extend_from_slice(content);
+    for span in spans {
+        lowercase_key(
+            &mut storage,
+            content,
+            span.key_start as usize,
+            span.key_end as usize,
+        );
     }
-    builder.finish(kind, action_id, body)
+    for span in spans {
+        storage.extend_from_slice(&span.to_bytes());
+    }
+    let table_at = offset_u32(content.len());
+    Frame::from_parts(kind, storage.into_boxed_slice(), table_at, action_id, body)
 }
 
 /// Lowercases the key `[start, end)` of `content` into `copy` (a copy of

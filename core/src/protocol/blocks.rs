@@ -14,6 +14,7 @@
 
 use wide::u8x16;
 
+use super::frame::{Span, offset_u32};
 use super::line::{HeaderAt, split_header};
 
 /// Bytes classified at once.
@@ -206,18 +207,16 @@ impl HeaderMasks {
         }
     }
 
-    /// Calls `on_line(line_start, line_end, header)` for every line of
-    /// `block` (the header block [`HeaderMasks::find_block_end`] found) in
-    /// order, where `line_end` is the line's `\r` and `header` is `None` for
-    /// a line that is not a header.
-    pub(crate) fn lines(
-        &self,
-        block: &[u8],
-        mut on_line: impl FnMut(usize, usize, Option<HeaderAt>),
-    ) {
+    /// Reads the lines of `block` (the header block
+    /// [`HeaderMasks::find_block_end`] found) in order: each header's span
+    /// is appended to `storage` (the block's copy, keys lowered by
+    /// [`HeaderMasks::lower_keys`]); a line that is no header gets its
+    /// original bytes back in the copy and is counted.
+    pub(crate) fn read_headers(&self, block: &[u8], storage: &mut Vec<u8>) -> HeaderLines {
         let blocks = &self.blocks[..];
         let (mut ends_index, mut ends) = (0, blocks[0].ends);
         let (mut stops_index, mut stops) = (0, blocks[0].first_stops);
+        let (mut headers, mut malformed, mut action_id) = (0, 0, None);
         let mut start = 0;
         while start < block.len() {
             // The line's end and its key's stop: the first of each not yet read.
@@ -233,26 +232,56 @@ impl HeaderMasks {
             }
             let stop = stops_index * BLOCK + stops.trailing_zeros() as usize;
             stops &= stops - 1;
-            let header = match block[stop] {
-                b':' if stop > start && block[start] != b' ' => {
-                    let key_end = stop - start;
-                    // A colon is before the line's `\r`: the byte after it exists.
-                    let value_start = key_end + 1 + usize::from(block[stop + 1] == b' ');
-                    Some(HeaderAt {
-                        key_end,
-                        value_start,
-                    })
+            if let Some(header) = header_at(block, start, stop, end) {
+                if action_id.is_none() && header.is_action_id(&block[start..]) {
+                    action_id = Some(offset_u32(headers));
                 }
-                // A key with a `(` (rare): its colon is further on.
-                b'(' => split_header(&block[start..end]).map(|(key_end, value_start)| HeaderAt {
-                    key_end,
-                    value_start,
-                }),
-                // A control byte before any colon, or an empty key.
-                _ => None,
-            };
-            on_line(start, end, header);
+                let key_end = start + header.key_end;
+                let value_start = start + header.value_start;
+                storage
+                    .extend_from_slice(&Span::of_line(start, end, key_end, value_start).to_bytes());
+                headers += 1;
+            } else {
+                storage[start..end].copy_from_slice(&block[start..end]);
+                malformed += 1;
+            }
             start = end + 2;
         }
+        HeaderLines {
+            action_id,
+            malformed,
+        }
+    }
+}
+
+/// What [`HeaderMasks::read_headers`] read.
+pub(crate) struct HeaderLines {
+    /// Index of the first `ActionID` header.
+    pub(crate) action_id: Option<u32>,
+    /// Lines that were no header.
+    pub(crate) malformed: u64,
+}
+
+/// The header on the line `[start, end)` of `block` whose first key stop
+/// is at `stop`, or `None` when the line is no header.
+#[inline]
+fn header_at(block: &[u8], start: usize, stop: usize, end: usize) -> Option<HeaderAt> {
+    match block[stop] {
+        b':' if stop > start && block[start] != b' ' => {
+            let key_end = stop - start;
+            // A colon is before the line's `\r`: the byte after it exists.
+            let value_start = key_end + 1 + usize::from(block[stop + 1] == b' ');
+            Some(HeaderAt {
+                key_end,
+                value_start,
+            })
+        }
+        // A key with a `(` (rare): its colon is further on.
+        b'(' => split_header(&block[start..end]).map(|(key_end, value_start)| HeaderAt {
+            key_end,
+            value_start,
+        }),
+        // A control byte before any colon, or an empty key.
+        _ => None,
     }
 }

@@ -8,10 +8,10 @@
 
 use memchr::{memchr, memmem};
 
-use super::assemble::{FrameBuilder, assemble};
+use super::assemble::{assemble, assemble_block};
 use super::blocks::HeaderMasks;
 use super::config::{ParserConfig, Role};
-use super::frame::{Frame, FrameKind, Span};
+use super::frame::{Frame, FrameKind, Span, offset_u32};
 use super::item::{Banner, Item, ParserStats, ProtocolError};
 use super::line::{HeaderAt, find_crlf, split_header};
 
@@ -223,6 +223,12 @@ impl Machine {
             self.consume(blank);
             return Step::Continue;
         }
+        if self.config.role == Role::Client && starts_event(input) {
+            // Most frames: an event's first line needs no more reading (its
+            // key is all that decides, and the header block is read whole).
+            self.masks.clear();
+            return self.step_headers(input, FrameKind::Event);
+        }
         let max = self.config.max_frame_size;
         let window = &input[..input.len().min(max)];
         // Leading CRs and LFs were skipped, so no blank line starts here.
@@ -290,31 +296,9 @@ impl Machine {
             let scanned = window.len() - (BLANK_LINE.len() - 1);
             return self.discard(Terminator::BlankLine, scanned);
         };
-        let content = &window[..block_end];
-        let mut frame = FrameBuilder::new(content, self.masks.line_count(block_end));
-        self.masks.lower_keys(frame.copy_mut());
-        let mut action_id = None;
-        let mut malformed = 0;
-        self.masks.lines(content, |start, end, header| {
-            let Some(header) = header else {
-                // A malformed line inside a frame: drop the line, keep
-                // the frame (and the line's bytes as they came).
-                frame.restore(start, end);
-                malformed += 1;
-                return;
-            };
-            if action_id.is_none() && header.is_action_id(&content[start..]) {
-                action_id = Some(offset_u32(frame.headers()));
-            }
-            frame.push_lowered(span_of(
-                start,
-                end,
-                start + header.key_end,
-                start + header.value_start,
-            ));
-        });
+        let (frame, malformed) = assemble_block(kind, &window[..block_end], &self.masks);
         self.stats.protocol_errors += malformed;
-        Step::Emit(self.deliver(frame.finish(kind, action_id, None), block_end + 2))
+        Step::Emit(self.deliver(frame, block_end + 2))
     }
 
     /// Legacy Command: headers end at the first line that is not a
@@ -529,12 +513,25 @@ fn record(
     if action_id.is_none() && header.is_action_id(&window[start..]) {
         *action_id = Some(offset_u32(spans.len()));
     }
-    spans.push(span_of(
+    spans.push(Span::of_line(
         start,
         end,
         start + header.key_end,
         start + header.value_start,
     ));
+}
+
+/// Whether `input` starts with `Event:` in any case: one masked word
+/// compare (the case bit is ignored in the five letters' lanes only, where
+/// it tells nothing but case).
+pub(crate) fn starts_event(input: &[u8]) -> bool {
+    const EVENT_COLON: u64 = u64::from_le_bytes(*b"event:\0\0");
+    const LETTER_CASE: u64 = 0x20_2020_2020;
+    input.first_chunk::<6>().is_some_and(|bytes| {
+        let mut word = [0; 8];
+        word[..6].copy_from_slice(bytes);
+        u64::from_le_bytes(word) | LETTER_CASE == EVENT_COLON
+    })
 }
 
 /// The frame kind a first-line key starts, for this role.
@@ -545,22 +542,4 @@ fn start_kind(key: &[u8], role: Role) -> Option<FrameKind> {
         Role::Server => kind == FrameKind::Action,
     };
     allowed.then_some(kind)
-}
-
-/// Frame offsets are below the 4 MiB frame ceiling, so they fit in u32.
-// A plain conversion: a checked one costs a compare and a move per offset,
-// four per header line, on the parser's hottest path.
-#[allow(clippy::cast_possible_truncation)]
-const fn offset_u32(offset: usize) -> u32 {
-    debug_assert!(offset <= u32::MAX as usize);
-    offset as u32
-}
-
-fn span_of(line_start: usize, line_end: usize, key_end: usize, value_start: usize) -> Span {
-    Span {
-        key_start: offset_u32(line_start),
-        key_end: offset_u32(key_end),
-        value_start: offset_u32(value_start),
-        value_end: offset_u32(line_end),
-    }
 }

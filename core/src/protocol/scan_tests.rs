@@ -5,7 +5,7 @@ use quickcheck::{Gen, QuickCheck};
 
 use super::assemble::assemble;
 use super::blocks::HeaderMasks;
-use super::frame::{FrameKind, Span};
+use super::frame::{FrameKind, SPAN_BYTES, Span};
 use super::line::{find_crlf, split_header};
 use super::swar;
 
@@ -101,13 +101,10 @@ fn find_crlf_matches_the_definition() {
     checker().quickcheck(property as fn(Vec<u8>, u8) -> bool);
 }
 
-/// A line: start, end, and the header's `(key_end, value_start)`.
-type ScannedLine = (usize, usize, Option<(usize, usize)>);
-
-/// A header block's lines as [`HeaderMasks`] reads them, with its masks
-/// built from prefixes `step` bytes apart (as a chunked stream would), and
-/// the block with its keys lowered as the parser copies it.
-fn masked_lines(stream: &[u8], step: usize) -> Option<(Vec<ScannedLine>, Vec<u8>)> {
+/// A header block's spans as [`HeaderMasks`] reads them, with its masks
+/// built from prefixes `step` bytes apart (as a chunked stream would); the
+/// block with its keys lowered as the parser copies it; the lines skipped.
+fn masked_lines(stream: &[u8], step: usize) -> Option<(Vec<Span>, Vec<u8>, u64)> {
     let mut masks = HeaderMasks::default();
     let mut shown = 0;
     let end = loop {
@@ -119,16 +116,13 @@ fn masked_lines(stream: &[u8], step: usize) -> Option<(Vec<ScannedLine>, Vec<u8>
             return None;
         }
     };
-    let mut copy = stream[..end].to_vec();
-    masks.lower_keys(&mut copy);
-    let mut lines = Vec::new();
-    masks.lines(&stream[..end], |start, end, header| {
-        if header.is_none() {
-            copy[start..end].copy_from_slice(&stream[start..end]);
-        }
-        lines.push((start, end, header.map(|h| (h.key_end, h.value_start))));
-    });
-    Some((lines, copy))
+    let mut storage = stream[..end].to_vec();
+    masks.lower_keys(&mut storage);
+    let read = masks.read_headers(&stream[..end], &mut storage);
+    let (copy, table) = storage.split_at(end);
+    let (table, _) = table.as_chunks::<SPAN_BYTES>();
+    let spans = table.iter().map(Span::read_from).collect();
+    Some((spans, copy.to_vec(), read.malformed))
 }
 
 #[test]
@@ -145,21 +139,27 @@ fn scanned_headers_match_the_scalar_split() {
         // up to its first `(`, and nothing else changes.
         let block_end = memchr::memmem::find(&stream, b"\r\n\r\n").map(|at| at + 2);
         let expected = block_end.map(|block_end| {
-            let mut expected = Vec::new();
+            let (mut spans, mut skipped) = (Vec::new(), 0);
             let mut lowered = stream[..block_end].to_vec();
             let mut start = 0;
             while start < block_end {
                 let end = crlf_by_bytes(&stream, start).expect("the block ends with CRLF");
-                let header = split_header(&stream[start..end]);
-                if let Some((key_end, _)) = header {
+                if let Some((key_end, value_start)) = split_header(&stream[start..end]) {
                     let key = &mut lowered[start..start + key_end];
                     let paren = key.iter().position(|&b| b == b'(').unwrap_or(key.len());
                     key[..paren].make_ascii_lowercase();
+                    spans.push(Span::of_line(
+                        start,
+                        end,
+                        start + key_end,
+                        start + value_start,
+                    ));
+                } else {
+                    skipped += 1;
                 }
-                expected.push((start, end, header));
                 start = end + 2;
             }
-            (expected, lowered)
+            (spans, lowered, skipped)
         });
         let step = usize::from(step % 80) + 1;
         masked_lines(&stream, stream.len()) == expected && masked_lines(&stream, step) == expected
@@ -178,7 +178,7 @@ fn the_action_id_word_compare_matches_a_case_insensitive_compare() {
             .map(|(&letter, pick)| match pick % 4 {
                 0 => letter,
                 1 => letter.to_ascii_uppercase(),
-                2 => letter ^ (1 << (pick % 8)),
+                2 => letter ^ (1 << (pick / 4 % 8)),
                 _ => pick,
             })
             .collect();
@@ -191,4 +191,27 @@ fn the_action_id_word_compare_matches_a_case_insensitive_compare() {
         header.is_action_id(&line) == line[..key_end].eq_ignore_ascii_case(b"actionid")
     }
     checker().quickcheck(property as fn([u8; 8], u8) -> bool);
+}
+
+#[test]
+fn the_event_word_compare_matches_a_case_insensitive_compare() {
+    fn property(picks: [u8; 6], len: u8) -> bool {
+        // Each byte: a byte of `event:` in either case, or one bit away
+        // from it (so `\x1a` stands in for the colon: it differs only in
+        // the case bit, and is a control byte).
+        let bytes: Vec<u8> = b"event:"
+            .iter()
+            .zip(picks)
+            .map(|(&byte, pick)| match pick % 4 {
+                0 => byte,
+                1 => byte.to_ascii_uppercase(),
+                2 => byte ^ (1 << (pick / 4 % 8)),
+                _ => pick,
+            })
+            .collect();
+        let input = &bytes[..usize::from(len) % 7];
+        let expected = input.len() == 6 && input.eq_ignore_ascii_case(b"event:");
+        super::machine::starts_event(input) == expected
+    }
+    checker().quickcheck(property as fn([u8; 6], u8) -> bool);
 }
