@@ -215,6 +215,7 @@ impl<T: Timer> Driver<T> {
             if busy {
                 continue;
             }
+            self.handoff.wake_consumer(1);
             let deadline = [self.cluster.poll_timeout(), self.read_pause.deadline()]
                 .into_iter()
                 .flatten()
@@ -232,6 +233,7 @@ impl<T: Timer> Driver<T> {
             return Poll::Pending;
         }
         // Still busy: let the runtime run others, then come back.
+        self.handoff.wake_consumer(1);
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -383,6 +385,7 @@ impl<T: Timer> Driver<T> {
     /// (it may not have run yet) would only queue and drop them.
     fn reading_waits(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         self.hand_off_events(cx);
+        self.handoff.wake_consumer(self.handoff.wake_at());
         if self.handoff.is_full() {
             self.read_pause.begin(now);
         }

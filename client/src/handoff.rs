@@ -144,12 +144,28 @@ impl Handoff {
     }
 
     /// Puts events in the slot (the driver never exceeds the room it got).
+    /// The consumer is not woken yet: see [`Handoff::wake_consumer`].
     pub(crate) fn push(&self, events: impl IntoIterator<Item = ServerEvent>) {
+        self.lock().events.extend(events);
+    }
+
+    /// Wakes a waiting consumer if the slot holds at least `at_least`
+    /// events. The driver wakes it once half a slot has gathered, and
+    /// whenever it stops for now (so an event never waits on the next
+    /// read): a consumer on another thread costs a context switch per wake,
+    /// which every small read's worth of events would otherwise pay.
+    pub(crate) fn wake_consumer(&self, at_least: usize) {
         let mut slot = self.lock();
-        slot.events.extend(events);
-        if let Some(waker) = slot.consumer.take() {
+        if slot.events.len() >= at_least.max(1)
+            && let Some(waker) = slot.consumer.take()
+        {
             waker.wake();
         }
+    }
+
+    /// The slot's size at which the driver wakes the consumer mid-turn.
+    pub(crate) const fn wake_at(&self) -> usize {
+        self.capacity.div_ceil(2)
     }
 
     /// Attaches the one consumer; `false` if one is attached already.

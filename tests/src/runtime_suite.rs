@@ -84,6 +84,7 @@ macro_rules! conformance_suite {
                 a_graceful_shutdown_lets_pending_actions_end_then_logs_off,
                 a_refused_connection_names_the_address,
                 a_slow_application_loses_the_oldest_events_counted_exactly_and_pings_are_answered,
+                a_waiting_consumer_is_woken_for_each_event_of_a_trickle,
                 tls_with_the_right_ca_logs_in_and_a_wrong_ca_is_refused_with_a_typed_error,
                 an_unreadable_ca_file_is_a_config_error_naming_the_field,
                 an_unanswered_action_times_out_once_at_its_own_deadline,
@@ -532,6 +533,39 @@ pub async fn a_slow_application_loses_the_oldest_events_counted_exactly_and_ping
     // Oldest first: what arrives is in order, and the newest call is kept.
     assert!(calls_seen.windows(2).all(|pair| pair[0] <= pair[1]));
     assert_eq!(calls_seen.last(), Some(&(BURSTS * CALLS_PER_BURST)));
+    client.shutdown().await;
+    node.stop().expect("node thread");
+}
+
+/// Conformance test `a_waiting_consumer_is_woken_for_each_event_of_a_trickle`.
+///
+/// The driver wakes the consumer once events gather or it goes idle (not
+/// on every read); a trickle must still reach a consumer that only waits.
+/// Each wait is one poll plus the polls its wakes cause: a wake left out
+/// shows as a wait that runs to its (generous) limit, and the limit is
+/// looked at first when both are ready.
+pub async fn a_waiting_consumer_is_woken_for_each_event_of_a_trickle<R: Runtime>() {
+    async fn woken<R: Runtime, T>(future: impl Future<Output = T>) -> Option<T> {
+        let future = std::pin::pin!(future);
+        let limit = R::sleep(Duration::from_secs(20));
+        match futures_util::future::select(limit, future).await {
+            futures_util::future::Either::Left(((), _)) => None,
+            futures_util::future::Either::Right((output, _)) => Some(output),
+        }
+    }
+    let node = TcpNode::spawn(NodeConfig::new("app", "s3cret"), 11).expect("node");
+    let client = R::start(&ClientConfig::new(vec![server("a", &node, Auth::Md5)])).expect("valid");
+    let mut events = client.events().expect("the one stream");
+    let booted = woken::<R, _>(events.next()).await.flatten();
+    assert!(booted.is_some(), "FullyBooted reached the waiting consumer");
+    for call in 1..=3 {
+        node.control(|fake| fake.generate_calls(1));
+        for event in 0..5 {
+            let next = woken::<R, _>(events.next()).await.flatten();
+            let next = next.unwrap_or_else(|| panic!("event {event} of call {call} never woke"));
+            assert_eq!(call_number(next.frame()), Some(call));
+        }
+    }
     client.shutdown().await;
     node.stop().expect("node thread");
 }

@@ -477,7 +477,10 @@ impl Cluster {
         let index = self.events.current()?;
         self.events.served(index);
         let event = self.servers[index].session.poll_event();
-        self.refresh(index);
+        // Taking an event changes the server's queue, its heap and perhaps
+        // its logs (a drop burst's report): nothing a deadline, a transmit
+        // or its health depends on.
+        self.refresh_queues(index);
         Some((ServerId(index), event?))
     }
 
@@ -650,8 +653,14 @@ impl Cluster {
             .flatten()
             .min();
         self.deadlines.set(index, deadline);
-        self.heap.set(index, session.heap_size());
         self.transmits.set(index, session.poll_transmit().is_some());
+        self.refresh_queues(index);
+    }
+
+    /// What taking an event from server `index` may change.
+    fn refresh_queues(&mut self, index: usize) {
+        let session = &self.servers[index].session;
+        self.heap.set(index, session.heap_size());
         self.events.set(index, session.has_events());
         self.server_logs.set(index, session.has_logs());
     }

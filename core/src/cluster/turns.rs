@@ -13,12 +13,22 @@ use std::time::Instant;
 #[derive(Debug, Default)]
 pub(super) struct Turns {
     ready: BTreeSet<usize>,
+    /// Whether each server is in `ready` (grown on demand), so the common
+    /// call, which changes nothing, searches nothing.
+    member: Vec<bool>,
     next: usize,
 }
 
 impl Turns {
     /// Records whether `index` has something waiting.
     pub(super) fn set(&mut self, index: usize, waiting: bool) {
+        if self.member.len() <= index {
+            self.member.resize(index + 1, false);
+        }
+        if self.member[index] == waiting {
+            return;
+        }
+        self.member[index] = waiting;
         if waiting {
             self.ready.insert(index);
         } else {
