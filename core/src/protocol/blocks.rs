@@ -1,6 +1,7 @@
-//! A complete header block, sixty-four bytes at a time: where its lines end
-//! and where their keys stop, as bit masks, so reading a line is a
-//! trailing-zero count and a shift instead of a data-dependent loop.
+//! A complete header block, sixty-four bytes at a time: where its lines end,
+//! where their keys stop and which key bytes are capitals, as bit masks, so
+//! reading a line is a trailing-zero count and a shift instead of a
+//! data-dependent loop, and lowercasing the keys touches only their capitals.
 //!
 //! The masks are built as a frame's bytes arrive, until they show the blank
 //! line that ends its header block (two CRLF line ends two bytes apart);
