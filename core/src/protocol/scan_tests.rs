@@ -167,21 +167,25 @@ fn scanned_headers_match_the_scalar_split() {
     checker().quickcheck(property as fn(Vec<Vec<u8>>, u8) -> bool);
 }
 
+/// `word` with each byte, by its pick: as it is, in capitals, one bit
+/// away (any of the eight), or the pick itself.
+fn near(word: &[u8], picks: &[u8]) -> Vec<u8> {
+    word.iter()
+        .zip(picks)
+        .map(|(&byte, &pick)| match pick % 4 {
+            0 => byte,
+            1 => byte.to_ascii_uppercase(),
+            2 => byte ^ (1 << (pick / 4 % 8)),
+            _ => pick,
+        })
+        .collect()
+}
+
 #[test]
 fn the_action_id_word_compare_matches_a_case_insensitive_compare() {
     fn property(picks: [u8; 8], key_len: u8) -> bool {
-        // Each byte: a letter of `actionid` in either case, or a byte one
-        // bit away from it (the case bit's neighbours must not match).
-        let key: Vec<u8> = b"actionid"
-            .iter()
-            .zip(picks)
-            .map(|(&letter, pick)| match pick % 4 {
-                0 => letter,
-                1 => letter.to_ascii_uppercase(),
-                2 => letter ^ (1 << (pick / 4 % 8)),
-                _ => pick,
-            })
-            .collect();
+        // The case bit's neighbours must not match.
+        let key = near(b"actionid", &picks);
         let key_end = if key_len.is_multiple_of(5) { 7 } else { 8 };
         let line = [&key[..key_end], b": 1\r\n"].concat();
         let header = super::line::HeaderAt {
@@ -196,19 +200,9 @@ fn the_action_id_word_compare_matches_a_case_insensitive_compare() {
 #[test]
 fn the_event_word_compare_matches_a_case_insensitive_compare() {
     fn property(picks: [u8; 6], len: u8) -> bool {
-        // Each byte: a byte of `event:` in either case, or one bit away
-        // from it (so `\x1a` stands in for the colon: it differs only in
-        // the case bit, and is a control byte).
-        let bytes: Vec<u8> = b"event:"
-            .iter()
-            .zip(picks)
-            .map(|(&byte, pick)| match pick % 4 {
-                0 => byte,
-                1 => byte.to_ascii_uppercase(),
-                2 => byte ^ (1 << (pick / 4 % 8)),
-                _ => pick,
-            })
-            .collect();
+        // `\x1a` stands in for the colon: it differs only in the case bit,
+        // and is a control byte.
+        let bytes = near(b"event:", &picks);
         let input = &bytes[..usize::from(len) % 7];
         let expected = input.len() == 6 && input.eq_ignore_ascii_case(b"event:");
         super::machine::starts_event(input) == expected
