@@ -1,10 +1,12 @@
 //! The whole per-event path in memory — bytes into a logged-in `Cluster`,
 //! events out of `poll_event` — on the realistic mix, beside a `memchr`
-//! splitter on the same bytes (the floor any client pays to find frames).
+//! splitter on the same bytes (the floor any client pays to find frames)
+//! and the splitter that also copies each frame into its own allocation
+//! (the floor of any client that hands out owned frames, as this one does).
 //!
-//! Run with `cargo bench -p apn-ami-core --bench event_path`; both report
-//! events/s, and a last line gives each one's ns/event and their ratio,
-//! measured in pairs.
+//! Run with `cargo bench -p apn-ami-core --bench event_path`; each reports
+//! events/s, and a last line gives each one's ns/event and their ratios to
+//! the splitter, measured side by side.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -84,32 +86,49 @@ fn split(finder: &memmem::Finder<'_>, events: &[u8]) -> usize {
     finder.find_iter(events).count()
 }
 
+/// The splitter, each frame copied into its own allocation (and dropped).
+fn split_and_own(finder: &memmem::Finder<'_>, events: &[u8]) -> usize {
+    let mut start = 0;
+    let mut frames = 0;
+    for end in finder.find_iter(events) {
+        let frame: Box<[u8]> = events[start..end + 4].into();
+        black_box(frame);
+        start = end + 4;
+        frames += 1;
+    }
+    frames
+}
+
 fn bench_event_path(c: &mut Criterion) {
     let stream = mixed_stream::mixed_stream(CALLS);
     let banner_end = stream.iter().position(|&b| b == b'\n').expect("a banner") + 1;
     let events = &stream[banner_end..];
     let finder = memmem::Finder::new(b"\r\n\r\n");
     assert_eq!(split(&finder, events), EVENTS);
+    assert_eq!(split_and_own(&finder, events), EVENTS);
     let (mut cluster, now) = logged_in();
     assert_eq!(through_cluster(&mut cluster, now, events), EVENTS);
 
     let mut group = c.benchmark_group("event_path");
     group.throughput(Throughput::Elements(EVENTS as u64));
     group.bench_function("memmem_splitter", |b| b.iter(|| split(&finder, events)));
+    group.bench_function("memmem_splitter_owned_copies", |b| {
+        b.iter(|| split_and_own(&finder, events));
+    });
     group.bench_function("cluster_to_poll_event", |b| {
         b.iter(|| through_cluster(&mut cluster, now, events));
     });
     group.finish();
 }
 
-/// The per-event ratio itself, measured in pairs: each round times the
-/// splitter and the path on the same bytes back to back, so whatever else
-/// the machine is doing weighs on both; the ratio is the median of the
-/// rounds' own ratios.
+/// The per-event ratios themselves, measured side by side: each round
+/// times the splitter, the owning splitter and the path on the same bytes
+/// back to back, so whatever else the machine is doing weighs on all
+/// three; each ratio is the median of the rounds' own ratios.
 #[allow(clippy::disallowed_methods)] // the bench's clock
 fn side_by_side() {
     const ROUNDS: usize = 31;
-    // The splitter is ~10 times faster: run it as often per round.
+    // The splitters are 5–10 times faster: run them as often per round.
     const SPLITS: usize = 10;
     let stream = mixed_stream::mixed_stream(CALLS);
     let banner_end = stream.iter().position(|&b| b == b'\n').expect("a banner") + 1;
@@ -121,7 +140,8 @@ fn side_by_side() {
         let events = (EVENTS * runs) as f64;
         elapsed.as_secs_f64() * 1e9 / events
     };
-    let (mut split_ns, mut path_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut split_ns, mut owned_ns, mut path_ns) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut owned_ratios, mut path_ratios) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let started = Instant::now();
         for _ in 0..SPLITS {
@@ -129,21 +149,31 @@ fn side_by_side() {
         }
         let split = per_event(started.elapsed(), SPLITS);
         let started = Instant::now();
+        for _ in 0..SPLITS {
+            assert_eq!(split_and_own(&finder, black_box(events)), EVENTS);
+        }
+        let owned = per_event(started.elapsed(), SPLITS);
+        let started = Instant::now();
         assert_eq!(
             through_cluster(&mut cluster, now, black_box(events)),
             EVENTS
         );
         let path = per_event(started.elapsed(), 1);
         split_ns.push(split);
+        owned_ns.push(owned);
         path_ns.push(path);
-        ratios.push(path / split);
+        owned_ratios.push(owned / split);
+        path_ratios.push(path / split);
     }
     println!(
-        "event_path side by side, medians of {ROUNDS} rounds: memmem_splitter {:.1} ns/event, \
-         cluster_to_poll_event {:.1} ns/event, ratio {:.1} (each round's own)",
+        "event_path side by side, medians of {ROUNDS} rounds: memmem_splitter {:.1} ns/event; \
+         memmem_splitter_owned_copies {:.1} ns/event, {:.2}x the splitter; \
+         cluster_to_poll_event {:.1} ns/event, {:.1}x the splitter (ratios: each round's own)",
         median(&mut split_ns),
+        median(&mut owned_ns),
+        median(&mut owned_ratios),
         median(&mut path_ns),
-        median(&mut ratios),
+        median(&mut path_ratios),
     );
 }
 
