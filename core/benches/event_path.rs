@@ -81,6 +81,14 @@ fn through_cluster(cluster: &mut Cluster, now: Instant, events: &[u8]) -> usize 
     delivered
 }
 
+/// The realistic mix's events, the banner left out.
+fn event_bytes() -> Vec<u8> {
+    let mut stream = mixed_stream::mixed_stream(CALLS);
+    let banner_end = stream.iter().position(|&b| b == b'\n').expect("a banner") + 1;
+    stream.drain(..banner_end);
+    stream
+}
+
 fn split(finder: &memmem::Finder<'_>, events: &[u8]) -> usize {
     // The whole stream at once: the splitter's best case.
     finder.find_iter(events).count()
@@ -100,9 +108,7 @@ fn split_and_own(finder: &memmem::Finder<'_>, events: &[u8]) -> usize {
 }
 
 fn bench_event_path(c: &mut Criterion) {
-    let stream = mixed_stream::mixed_stream(CALLS);
-    let banner_end = stream.iter().position(|&b| b == b'\n').expect("a banner") + 1;
-    let events = &stream[banner_end..];
+    let events = &event_bytes();
     let finder = memmem::Finder::new(b"\r\n\r\n");
     assert_eq!(split(&finder, events), EVENTS);
     assert_eq!(split_and_own(&finder, events), EVENTS);
@@ -130,9 +136,7 @@ fn side_by_side() {
     const ROUNDS: usize = 31;
     // The splitters are 5–10 times faster: run them as often per round.
     const SPLITS: usize = 10;
-    let stream = mixed_stream::mixed_stream(CALLS);
-    let banner_end = stream.iter().position(|&b| b == b'\n').expect("a banner") + 1;
-    let events = &stream[banner_end..];
+    let events = &event_bytes();
     let finder = memmem::Finder::new(b"\r\n\r\n");
     let (mut cluster, now) = logged_in();
     let per_event = |elapsed: std::time::Duration, runs: usize| {
